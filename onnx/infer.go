@@ -1,0 +1,207 @@
+package onnx
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/onnxprune/onnxprune/onnx/onnxpb"
+	"github.com/onnxprune/onnxprune/tensor"
+)
+
+// Value is what shape inference knows about one tensor value of a graph.
+type Value struct {
+	DType tensor.DType
+	Shape []int // valid when Known
+	Known bool
+	// Const holds the value when it is known before running the graph: a small
+	// initializer, a Constant, or a fold of such (the Shape→Gather→Concat→Reshape
+	// chains PyTorch exports). Large weights are not decoded here.
+	Const *tensor.Tensor
+	// Initializer is set when the value is a graph initializer.
+	Initializer bool
+}
+
+// Elements returns the number of elements of a known value.
+func (v Value) Elements() int64 { return int64(tensor.NumElements(v.Shape)) }
+
+// Bytes returns the size of a known value in bytes.
+func (v Value) Bytes() int64 { return v.Elements() * int64(v.DType.Size()) }
+
+// ShapeInferrer is implemented per operator type.
+type ShapeInferrer interface {
+	// InferShapes returns the type, shape and, where cheap, the value of each
+	// output given those of the inputs (a missing optional input is a zero Value).
+	InferShapes(n *onnxpb.NodeProto, opset int, in []Value) ([]Value, error)
+}
+
+// OpSet finds the shape function of an operator, or nil when it has none.
+type OpSet interface {
+	Lookup(domain, opType string) ShapeInferrer
+}
+
+// InferOptions set the symbolic dimensions of the graph inputs.
+type InferOptions struct {
+	// Batch replaces a symbolic (or unset) first dimension of every input; 0 means 1.
+	Batch int
+	// Dims gives values to other named symbolic dimensions.
+	Dims map[string]int
+	// InputShapes overrides the declared shape of inputs by name.
+	InputShapes map[string][]int
+}
+
+// Shapes is the result of shape inference.
+type Shapes struct {
+	Values map[string]Value
+	// Unsupported lists, sorted and once each, the operator types without a
+	// shape function; values downstream of them are unknown.
+	Unsupported []string
+}
+
+// constDecodeLimit bounds the initializers decoded for constant folding.
+const constDecodeLimit = 64 << 10
+
+// InferShapes computes every value's shape for the batch size in opts. A node
+// whose shapes do not fit is an error naming it; nodes without a shape function
+// are listed in Unsupported and the rest of the graph is still inferred.
+func InferShapes(g *Graph, ops OpSet, opts InferOptions) (*Shapes, error) {
+	batch := opts.Batch
+	if batch <= 0 {
+		batch = 1
+	}
+	s := &Shapes{Values: map[string]Value{}}
+	for name, tp := range g.Initializers {
+		if tp == nil {
+			continue
+		}
+		shape, err := tensorShape(tp)
+		if err != nil {
+			return nil, err
+		}
+		v := Value{DType: tensor.DType(tp.GetDataType()), Shape: shape, Known: true, Initializer: true}
+		if v.Bytes() <= constDecodeLimit && hasData(tp) {
+			t, err := DecodeTensor(tp)
+			if err != nil {
+				return nil, err
+			}
+			v.Const = t
+		}
+		s.Values[name] = v
+	}
+	for _, in := range g.Inputs {
+		v, err := inputValue(in, batch, opts)
+		if err != nil {
+			return nil, err
+		}
+		s.Values[in.GetName()] = v
+	}
+	unsupported := map[string]bool{}
+	for i, n := range g.Nodes {
+		ins := make([]Value, len(n.Input))
+		ready := true
+		for k, name := range n.Input {
+			if name == "" {
+				continue
+			}
+			v, ok := s.Values[name]
+			if !ok || !v.Known {
+				ready = false
+			}
+			ins[k] = v
+		}
+		op := ops.Lookup(n.GetDomain(), n.GetOpType())
+		if op == nil {
+			key := n.GetOpType()
+			if d := n.GetDomain(); d != "" && d != "ai.onnx" {
+				key = d + "." + key
+			}
+			unsupported[key] = true
+		}
+		if op == nil || !ready {
+			for _, o := range n.Output {
+				s.Values[o] = Value{}
+			}
+			continue
+		}
+		outs, err := op.InferShapes(n, opsetFor(g, n), ins)
+		if err != nil {
+			return s, fmt.Errorf("%s: %w", NodeName(n, i), err)
+		}
+		for k, o := range n.Output {
+			if o == "" || k >= len(outs) {
+				continue
+			}
+			s.Values[o] = outs[k]
+		}
+	}
+	for k := range unsupported {
+		s.Unsupported = append(s.Unsupported, k)
+	}
+	sort.Strings(s.Unsupported)
+	return s, nil
+}
+
+// ErrUnsupported returns the *UnsupportedError listing every operator without a
+// shape function, or nil.
+func (s *Shapes) ErrUnsupported() error {
+	if len(s.Unsupported) == 0 {
+		return nil
+	}
+	return &UnsupportedError{What: "operators", Names: s.Unsupported}
+}
+
+func hasData(tp *onnxpb.TensorProto) bool {
+	return tp.RawData != nil || len(tp.FloatData)+len(tp.Int32Data)+len(tp.Int64Data)+len(tp.DoubleData)+len(tp.Uint64Data) > 0 || len(tp.Dims) > 0 && tensor.NumElements(intsOf(tp.Dims)) == 0
+}
+
+func intsOf(d []int64) []int {
+	s := make([]int, len(d))
+	for i, v := range d {
+		s[i] = int(v)
+	}
+	return s
+}
+
+// opsetFor is set by the caller through the graph's model; graphs know no model,
+// so the default-domain opset is carried on the Graph.
+func opsetFor(g *Graph, n *onnxpb.NodeProto) int {
+	if d := n.GetDomain(); d != "" && d != "ai.onnx" {
+		return g.Opsets[d]
+	}
+	return g.Opsets[""]
+}
+
+// maxInputDim bounds a dimension read from a graph input declaration.
+const maxInputDim = 1 << 31
+
+func inputValue(in *onnxpb.ValueInfoProto, batch int, opts InferOptions) (Value, error) {
+	name := in.GetName()
+	tt := in.GetType().GetTensorType()
+	if tt == nil {
+		return Value{}, &UnsupportedError{What: "input types", Names: []string{fmt.Sprintf("%q is not a tensor", name)}}
+	}
+	v := Value{DType: tensor.DType(tt.GetElemType()), Known: true}
+	if shape, ok := opts.InputShapes[name]; ok {
+		v.Shape = append([]int(nil), shape...)
+		return v, nil
+	}
+	if tt.GetShape() == nil {
+		return Value{}, errors.New("onnx: input " + fmt.Sprintf("%q", name) + " has no declared shape; give one")
+	}
+	for i, d := range tt.GetShape().GetDim() {
+		switch {
+		case d.GetDimParam() != "" && opts.Dims[d.GetDimParam()] > 0:
+			v.Shape = append(v.Shape, opts.Dims[d.GetDimParam()])
+		case d.GetDimValue() > 0:
+			if d.GetDimValue() > maxInputDim {
+				return Value{}, formatErr(fmt.Sprintf("input %q", name), "dim %d = %d is absurd", i, d.GetDimValue())
+			}
+			v.Shape = append(v.Shape, int(d.GetDimValue()))
+		case i == 0:
+			v.Shape = append(v.Shape, batch)
+		default:
+			return Value{}, formatErr(fmt.Sprintf("input %q", name), "dim %d is symbolic (%q); give it a value", i, d.GetDimParam())
+		}
+	}
+	return v, nil
+}

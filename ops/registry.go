@@ -1,0 +1,179 @@
+package ops
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/onnxprune/onnxprune/onnx"
+	"github.com/onnxprune/onnxprune/onnx/onnxpb"
+	"github.com/onnxprune/onnxprune/tensor"
+)
+
+// Node is an ONNX node with what its operator functions need to read it.
+type Node struct {
+	*onnxpb.NodeProto
+	// Opset is the imported opset version of the node's domain.
+	Opset int
+	// Attrs reads the node's attributes with defaults.
+	Attrs onnx.Attrs
+}
+
+// NewNode wraps a NodeProto; what names it in errors (see onnx.NodeName).
+func NewNode(n *onnxpb.NodeProto, opset int) *Node {
+	return &Node{NodeProto: n, Opset: opset, Attrs: onnx.NodeAttrs(n, fmt.Sprintf("node %q (%s)", n.GetName(), n.GetOpType()))}
+}
+
+// Errorf returns an error naming the node.
+func (n *Node) Errorf(format string, args ...any) error {
+	return fmt.Errorf("node %q (%s): %s", n.GetName(), n.GetOpType(), fmt.Sprintf(format, args...))
+}
+
+// Cost is what one forward pass of a node costs, for the shapes it was given.
+type Cost struct {
+	// MACs counts multiply-accumulates of Conv, ConvTranspose, Gemm and MatMul
+	// (torchvision's and ptflops' convention); zero for every other operator.
+	MACs int64
+	// OtherFLOPs counts the arithmetic of the other operators (element-wise,
+	// pooling, normalisation), one per elementary operation.
+	OtherFLOPs int64
+	// SavedInputs and SavedOutputs index the inputs and outputs that the
+	// backward pass needs kept from the forward pass (weights included).
+	SavedInputs  []int
+	SavedOutputs []int
+	// ExtraSavedBytes counts other state kept for backward (a mask, argmax indices).
+	ExtraSavedBytes int64
+}
+
+// Kernel runs one node for fixed shapes. A kernel is bound once (Op.Kernel)
+// and run many times; Forward must not allocate after its first call.
+type Kernel interface {
+	// Forward writes the outputs (already allocated with the inferred shapes)
+	// from the inputs (a missing optional input is nil).
+	Forward(out, in []*tensor.Tensor) error
+}
+
+// Backwarder is a kernel that can back-propagate.
+type Backwarder interface {
+	// Backward accumulates (+=) into dIn the gradients of the inputs given dOut,
+	// the gradients of the outputs, and the forward pass's inputs and outputs.
+	// A nil dIn[i] means that gradient is not wanted.
+	Backward(dIn, dOut, in, out []*tensor.Tensor) error
+}
+
+// Trainer is a kernel whose forward pass differs in training mode
+// (BatchNormalization, Dropout).
+type Trainer interface {
+	SetTraining(training bool)
+}
+
+// Op is everything about one operator type, registered once from its own file.
+type Op struct {
+	Domain string // "" for the default ONNX domain
+	Type   string
+	// Shape returns the outputs' types and shapes (and values, for cheap
+	// shape-computing operators) given the inputs'.
+	Shape func(n *Node, in []onnx.Value) ([]onnx.Value, error)
+	// Cost of one forward pass; nil means no arithmetic (data movement only).
+	Cost func(n *Node, in, out []onnx.Value) Cost
+	// Kernel binds a kernel for these shapes; nil when the op cannot run.
+	Kernel func(n *Node, in, out []onnx.Value) (Kernel, error)
+	// Params lists the input slots that hold trainable parameters (a Conv's
+	// weight and bias) and Buffers those that hold non-trained state
+	// (BatchNormalization's running mean and variance).
+	Params, Buffers []int
+}
+
+var registry = map[string]*Op{}
+
+func key(domain, opType string) string {
+	if domain == "ai.onnx" {
+		domain = ""
+	}
+	return domain + "\x00" + opType
+}
+
+// Register adds an operator; it panics on a duplicate (a programming error).
+func Register(op *Op) {
+	k := key(op.Domain, op.Type)
+	if _, dup := registry[k]; dup {
+		panic("ops: duplicate registration of " + op.Type)
+	}
+	registry[k] = op
+}
+
+// Lookup returns the registered operator, or nil.
+func Lookup(domain, opType string) *Op { return registry[key(domain, opType)] }
+
+// Types lists the registered operator types of the default domain, sorted.
+func Types() []string {
+	var s []string
+	for _, op := range registry {
+		if op.Domain == "" {
+			s = append(s, op.Type)
+		}
+	}
+	sort.Strings(s)
+	return s
+}
+
+// Registry adapts the registered operators to onnx.OpSet, folding constants:
+// when every input of a node is known and the outputs are small, it runs the
+// node's kernel so that shape chains resolve to constants.
+type Registry struct{}
+
+// Lookup implements onnx.OpSet.
+func (Registry) Lookup(domain, opType string) onnx.ShapeInferrer {
+	op := Lookup(domain, opType)
+	if op == nil || op.Shape == nil {
+		return nil
+	}
+	return inferrer{op}
+}
+
+type inferrer struct{ op *Op }
+
+// foldLimit bounds the elements of a node output computed at inference time.
+const foldLimit = 4096
+
+func (f inferrer) InferShapes(np *onnxpb.NodeProto, opset int, in []onnx.Value) ([]onnx.Value, error) {
+	n := NewNode(np, opset)
+	outs, err := f.op.Shape(n, in)
+	if err != nil {
+		return nil, err
+	}
+	if f.op.Kernel == nil || np.GetOpType() == "Dropout" {
+		return outs, nil
+	}
+	inputs := make([]*tensor.Tensor, len(in))
+	for i, v := range in {
+		if np.Input[i] == "" {
+			continue
+		}
+		if v.Const == nil {
+			return outs, nil
+		}
+		inputs[i] = v.Const
+	}
+	outputs := make([]*tensor.Tensor, len(outs))
+	for i, o := range outs {
+		if o.Const != nil {
+			outputs[i] = o.Const
+			continue
+		}
+		if !o.Known || o.Elements() > foldLimit || o.DType.Size() == 0 {
+			return outs, nil
+		}
+		outputs[i] = tensor.New(o.DType, o.Shape...)
+	}
+	k, err := f.op.Kernel(n, in, outs)
+	if err != nil {
+		return outs, nil // shapes stand; the value just stays unknown
+	}
+	if err := k.Forward(outputs, inputs); err != nil {
+		return nil, err
+	}
+	for i := range outs {
+		outs[i].Const = outputs[i]
+	}
+	return outs, nil
+}
