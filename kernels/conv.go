@@ -249,14 +249,18 @@ func ConvBackward(dIn, dWeight, dBias, dOut, in, weight []float32, p ConvParams,
 	}
 }
 
-// fill sets every element of s to v.
+// fill sets every element of s to v, by doubling copies (memmove is SIMD).
 func fill(s []float32, v float32) {
 	if v == 0 {
 		clear(s)
 		return
 	}
-	for i := range s {
-		s[i] = v
+	if len(s) == 0 {
+		return
+	}
+	s[0] = v
+	for i := 1; i < len(s); i *= 2 {
+		copy(s[i:], s[:i])
 	}
 }
 

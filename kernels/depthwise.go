@@ -87,14 +87,7 @@ func fillPhases(q, plane []float32, hq, wq int, p *ConvParams) {
 					copy(d[lo:hi], row[lo+off:])
 					continue
 				}
-				if lo == hi {
-					continue
-				}
-				d = d[lo:hi]
-				r := row[lo*sw+off : (hi-1)*sw+off+1]
-				for j := range d {
-					d[j] = r[j*sw]
-				}
+				gather(d[lo:hi], row[min(lo*sw+off, len(row)):], sw)
 			}
 		}
 	}
@@ -126,15 +119,9 @@ func addPhases(plane, q []float32, hq, wq int, p *ConvParams) {
 				s := src[i*wq+lo : i*wq+hi]
 				row := plane[ih*p.W : (ih+1)*p.W]
 				if sw == 1 {
-					d := row[lo+off:][:len(s)]
-					for j, v := range s {
-						d[j] += v
-					}
-					continue
-				}
-				d := row[lo*sw+off : (hi-1)*sw+off+1]
-				for j, v := range s {
-					d[j*sw] += v
+					addTo(row[lo+off:], s)
+				} else {
+					scatterAdd(row[lo*sw+off:], s, sw)
 				}
 			}
 		}

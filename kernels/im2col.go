@@ -33,14 +33,7 @@ func im2colRow(dst, src []float32, kh, kw int, p *ConvParams) {
 			copy(d[lo:hi], row[lo+off:])
 			continue
 		}
-		if lo == hi {
-			continue
-		}
-		d = d[lo:hi]
-		r := row[lo*sw+off : (hi-1)*sw+off+1]
-		for i := range d {
-			d[i] = r[i*sw]
-		}
+		gather(d[lo:hi], row[min(lo*sw+off, len(row)):], sw)
 	}
 }
 
@@ -61,15 +54,9 @@ func col2imRow(dst, src []float32, kh, kw int, p *ConvParams) {
 		}
 		s := src[oh*ow+lo : oh*ow+hi]
 		if sw == 1 {
-			d := dst[ih*w+lo+off:][:len(s)]
-			for i, v := range s {
-				d[i] += v
-			}
-			continue
-		}
-		d := dst[ih*w+lo*sw+off : ih*w+(hi-1)*sw+off+1]
-		for i, v := range s {
-			d[i*sw] += v
+			addTo(dst[ih*w+lo+off:], s)
+		} else {
+			scatterAdd(dst[ih*w+lo*sw+off:(ih+1)*w], s, sw)
 		}
 	}
 }
