@@ -1,0 +1,35 @@
+# onnxprune: see README.md.
+GO ?= go
+FUZZTIME ?= 20s
+
+.PHONY: all build test test-short fuzz vet demo setup purego bench generate
+
+all: build
+
+setup:
+	scripts/setup.sh
+
+build:
+	$(GO) build ./...
+	$(GO) build -o bin/ ./cmd/...
+
+vet:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1)
+
+# The test command of the README: every unit, conformance and fixture test,
+# the pure-Go build, and a short fuzz run of the model loader.
+test: vet
+	$(GO) test -count=1 -timeout 40m ./...
+	$(GO) build -tags purego ./...
+	$(GO) test -count=1 -tags purego ./kernels/...
+	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./onnx
+
+test-short:
+	$(GO) test -short ./...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 20x ./kernels/
+
+generate:
+	$(GO) generate ./onnx/onnxpb
