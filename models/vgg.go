@@ -48,7 +48,7 @@ func vgg(b *Builder, x string, cfg []int, bn bool) string {
 	})
 	if s := b.Shape(x); s != nil && (s[2] != 7 || s[3] != 7) {
 		if s[2] != s[3] || s[2]%7 != 0 {
-			return b.fail("VGG's adaptive average pool to 7x7 from %dx%d features is not an AveragePool; use an input whose side is a multiple of 224 (32·7)", s[2], s[3])
+			return b.fail("VGG's adaptive average pool from %dx%d features to 7x7 is not an AveragePool; use a square input that gives 7k x 7k features (224x224, 448x448, ...)", s[2], s[3])
 		}
 		x = b.AvgPool("avgpool", x, s[2]/7, s[2]/7, 0)
 	}

@@ -117,9 +117,10 @@ func Lookup(name string) (*Arch, error) {
 
 // Info is what building an architecture tells about it.
 type Info struct {
-	Arch    string `json:"arch"`
-	Input   []int  `json:"input"` // C, H, W
-	Classes int    `json:"classes"`
+	Arch        string `json:"arch"`
+	Description string `json:"description"`
+	Input       []int  `json:"input"` // C, H, W
+	Classes     int    `json:"classes"`
 	// Params is PyTorch's num_params: every Conv, Linear and BatchNorm
 	// weight and bias (BatchNorm running statistics excluded), whether or
 	// not BatchNorm is folded.
@@ -179,7 +180,7 @@ func build(name string, opts Options, dry bool) (*onnx.Model, *Info, error) {
 	if err := b.Err(); err != nil {
 		return nil, nil, &UsageError{Msg: fmt.Sprintf("%s with input %dx%dx%d: %s", a.Name, in[0], in[1], in[2], strings.TrimPrefix(err.Error(), "models: "))}
 	}
-	info := &Info{Arch: a.Name, Input: opts.Input, Classes: opts.Classes, Params: b.params, Nodes: len(b.g.Node), Layers: b.layers}
+	info := &Info{Arch: a.Name, Description: a.Description, Input: opts.Input, Classes: opts.Classes, Params: b.params, Nodes: len(b.g.Node), Layers: b.layers}
 	for _, l := range b.layers {
 		info.MACs += l.MACs
 	}
