@@ -175,10 +175,12 @@ func Analyze(m *onnx.Model, opts Options) (*Report, error) {
 			if _, seen := owner[init]; !seen {
 				owner[init] = i
 			}
-			if isBuffer(n, op, slot) {
-				role[init] = "buffer"
-			} else if role[init] == "" {
+			// An initializer the exporter shares between a BatchNorm's running
+			// statistic and a weight (both all zeros, say) is a parameter.
+			if !isBuffer(n, op, slot) {
 				role[init] = "param"
+			} else if role[init] == "" {
+				role[init] = "buffer"
 			}
 		}
 	}
