@@ -463,17 +463,18 @@ type clipKernel struct {
 }
 
 func clipBind(n *Node, in, out []onnx.Value) (Kernel, error) {
-	k := &clipKernel{n: n, len: int(out[0].Elements()), dt: in[0].DType}
+	k := &clipKernel{n: n, len: int(out[0].Elements()), dt: in[0].DType,
+		alo: float32(math.Inf(-1)), ahi: float32(math.Inf(1))}
 	if !numericDType(k.dt) {
 		return nil, n.Errorf("%v is not supported", k.dt)
 	}
 	if n.Opset < 11 {
 		k.attrs = true
 		var err error
-		if k.alo, err = n.Attrs.Float("min", -math.MaxFloat32); err != nil {
+		if k.alo, err = n.Attrs.Float("min", k.alo); err != nil {
 			return nil, err
 		}
-		if k.ahi, err = n.Attrs.Float("max", math.MaxFloat32); err != nil {
+		if k.ahi, err = n.Attrs.Float("max", k.ahi); err != nil {
 			return nil, err
 		}
 		if k.dt != tensor.Float32 {
@@ -542,7 +543,7 @@ func (k *clipKernel) Forward(out, in []*tensor.Tensor) error {
 	case tensor.Float32:
 		return clipRun(k, y.F32(), x.F32(), in, k.alo, k.ahi)
 	case tensor.Float64:
-		return clipRun(k, y.Data.([]float64), x.Data.([]float64), in, -math.MaxFloat64, math.MaxFloat64)
+		return clipRun(k, y.Data.([]float64), x.Data.([]float64), in, math.Inf(-1), math.Inf(1))
 	case tensor.Int64:
 		return clipRun(k, y.I64(), x.I64(), in, math.MinInt64, math.MaxInt64)
 	case tensor.Int32:

@@ -385,8 +385,25 @@ func arithTensors(n *Node, op arithOp, p *bcastPlan, out, a, b *tensor.Tensor) e
 		return arithInt(n, op, p, out.Data.([]uint32), a.Data.([]uint32), b.Data.([]uint32))
 	case tensor.Uint64:
 		return arithInt(n, op, p, out.Data.([]uint64), a.Data.([]uint64), b.Data.([]uint64))
+	case tensor.Float16:
+		arithHalf(op, p, out.Data.([]uint16), a.Data.([]uint16), b.Data.([]uint16))
+		return nil
 	}
 	return n.Errorf("unsupported dtype %v", out.DType)
+}
+
+// arithHalf computes float16 arithmetic in float32, rounding each result to
+// float16 (numpy's float16 arithmetic does the same).
+func arithHalf(op arithOp, p *bcastPlan, d, a, b []uint16) {
+	p.rows(func(o int, off [bcastMax]int) {
+		for j := 0; j < p.row; j++ {
+			x := [1]float32{tensor.HalfToFloat32(a[off[0]+j*p.rs[0]])}
+			y := [1]float32{tensor.HalfToFloat32(b[off[1]+j*p.rs[1]])}
+			var z [1]float32
+			arithRow(op, z[:], x[:], y[:], 1, 1)
+			d[o+j] = tensor.Float32ToHalf(z[0])
+		}
+	})
 }
 
 func arithInt[T ewNumeric](n *Node, op arithOp, p *bcastPlan, d, a, b []T) error {
@@ -457,7 +474,7 @@ type binaryKernel struct {
 
 func newBinaryKernel(n *Node, op arithOp, in, out []onnx.Value) (*binaryKernel, error) {
 	dt := out[0].DType
-	if !numericDType(dt) {
+	if !numericDType(dt) && dt != tensor.Float16 {
 		return nil, n.Errorf("unsupported dtype %v", dt)
 	}
 	k := &binaryKernel{n: n, op: op, dtype: dt, scale: 1 / float32(len(in))}
@@ -518,6 +535,10 @@ func (k *binaryKernel) Forward(out, in []*tensor.Tensor) error {
 			s := 1 / float64(len(in))
 			for i := range d {
 				d[i] *= s
+			}
+		case []uint16: // float16
+			for i, v := range d {
+				d[i] = tensor.Float32ToHalf(tensor.HalfToFloat32(v) / float32(len(in)))
 			}
 		default:
 			return k.n.Errorf("Mean of %v is not supported", k.dtype)
@@ -747,7 +768,7 @@ func registerVariadic(typ string, op arithOp, mean bool) {
 				return nil, err
 			}
 			k.mean = mean
-			if mean && k.dtype != tensor.Float32 && k.dtype != tensor.Float64 {
+			if mean && !k.dtype.IsFloat() {
 				return nil, n.Errorf("Mean of %v is not supported", k.dtype)
 			}
 			return k, nil

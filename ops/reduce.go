@@ -173,6 +173,10 @@ func reduceBind(op reduceOp) func(n *Node, in, out []onnx.Value) (Kernel, error)
 		k := &reduceKernel{n: n, op: op, spec: s, dt: in[0].DType, inLen: int(in[0].Elements()), out: int(out[0].Elements())}
 		switch k.dt {
 		case tensor.Float32, tensor.Float64, tensor.Int64, tensor.Int32:
+		case tensor.Bool:
+			if op != redMax && op != redMin {
+				return nil, n.Errorf("%v of bool is not supported", n.GetOpType())
+			}
 		default:
 			return nil, n.Errorf("%v is not supported", k.dt)
 		}
@@ -221,8 +225,33 @@ func (k *reduceKernel) Forward(out, in []*tensor.Tensor) error {
 		reduceRun(k, y.I64(), x.I64(), math.MaxInt64)
 	case tensor.Int32:
 		reduceRun(k, y.Data.([]int32), x.Data.([]int32), math.MaxInt32)
+	case tensor.Bool:
+		reduceBool(k, y.Data.([]bool), x.Data.([]bool))
 	}
 	return nil
+}
+
+// reduceBool: ReduceMax of bool is "any", ReduceMin "all" (opset 20).
+func reduceBool(k *reduceKernel, y, x []bool) {
+	if k.spec.noop {
+		copy(y, x)
+		return
+	}
+	all := k.op == redMin
+	for i := range y {
+		y[i] = all
+	}
+	p := k.p
+	p.rows(func(o int, off [bcastMax]int) {
+		for j := 0; j < p.row; j++ {
+			yi := off[1] + j*p.rs[1]
+			if all {
+				y[yi] = y[yi] && x[o+j]
+			} else {
+				y[yi] = y[yi] || x[o+j]
+			}
+		}
+	})
 }
 
 // reduceRun computes y from x; big is +inf (or the type's maximum): Max of an
