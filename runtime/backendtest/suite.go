@@ -146,9 +146,9 @@ func testFixtures(t *testing.T, b runtime.Backend) {
 	}
 }
 
-// smallModel is r = Relu(x), y = r + b, z = MatMul(r, W), with x
+// SmallModel is r = Relu(x), y = r + b, z = MatMul(r, W), with x
 // [batch 3], b [3] and W [3 2]: two outputs, broadcasting, a shared input.
-func smallModel() (*onnx.Model, error) {
+func SmallModel() (*onnx.Model, error) {
 	return Model([]*onnxpb.NodeProto{
 		Node("relu", "Relu", []string{"x"}, []string{"r"}),
 		Node("add", "Add", []string{"r", "b"}, []string{"y"}),
@@ -162,7 +162,7 @@ func smallModel() (*onnx.Model, error) {
 }
 
 func testSmall(t *testing.T, b runtime.Backend) {
-	m, err := smallModel()
+	m, err := SmallModel()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +194,7 @@ func testSmall(t *testing.T, b runtime.Backend) {
 }
 
 func testBadInputs(t *testing.T, b runtime.Backend) {
-	m, err := smallModel()
+	m, err := SmallModel()
 	if err != nil {
 		t.Fatal(err)
 	}
