@@ -186,3 +186,9 @@ func (o Options) Settings() [][2]string {
 	}
 	return s
 }
+
+// Validate checks the options without a model.
+func (o Options) Validate() error {
+	_, err := o.compile()
+	return err
+}
