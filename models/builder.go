@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"strconv"
-	"strings"
 
 	"github.com/onnxprune/onnxprune/onnx/onnxpb"
 	"github.com/onnxprune/onnxprune/tensor"
@@ -289,7 +288,7 @@ func pooledSize(in, k, s, p int) int { return (in+2*p-k)/s + 1 }
 // where cin is x's channel count.
 func (b *Builder) Conv(name, x string, cout, k, stride, pad, groups int, bias bool) string {
 	return b.inModule(name, func() string {
-		what := "Conv " + b.paramName("")
+		what := fmt.Sprintf("Conv %q", b.cur().path)
 		v := b.input(x, what, 4)
 		if v == nil {
 			return ""
@@ -342,7 +341,7 @@ const bnEps = 1e-5
 // Conv built here, it folds into that Conv and adds no node.
 func (b *Builder) BatchNorm(name, x string) string {
 	return b.inModule(name, func() string {
-		what := "BatchNorm " + b.paramName("")
+		what := fmt.Sprintf("BatchNorm %q", b.cur().path)
 		v := b.input(x, what, 4)
 		if v == nil {
 			return ""
@@ -382,7 +381,8 @@ func (b *Builder) foldInto(ci *convInfo, c int) {
 	}
 	if ci.bias == nil {
 		// The folded Conv takes a bias named after the Conv module.
-		name := strings.TrimSuffix(ci.weight.GetName(), "weight") + "bias"
+		name, _ := cutSuffix(ci.weight.GetName(), "weight")
+		name += "bias"
 		ci.bias = newParam(name, []int{c}, InitZeros, 0, 0, 0, b.dry)
 		ci.node.Input = append(ci.node.Input, name)
 		// Keep the initializer next to its weight.
@@ -396,7 +396,7 @@ func (b *Builder) foldInto(ci *convInfo, c int) {
 	if b.dry {
 		return
 	}
-	foldBN(ci.weight.RawData, ci.bias.RawData, gamma, beta, mean, vr, bnEps)
+	foldBN(ci.weight.RawData, ci.bias.RawData, gamma, beta, mean, vr, foldEps(bnEps))
 }
 
 // foldBN rewrites raw little-endian float32 conv weights [C, ...] and bias [C].
@@ -513,7 +513,7 @@ func prod(s []int) int {
 // Linear adds nn.Linear(in, out) as Gemm(x, W, b, transB=1).
 func (b *Builder) Linear(name, x string, out int) string {
 	return b.inModule(name, func() string {
-		what := "Linear " + b.paramName("")
+		what := fmt.Sprintf("Linear %q", b.cur().path)
 		v := b.input(x, what, 2)
 		if v == nil {
 			return ""
