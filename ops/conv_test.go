@@ -246,7 +246,7 @@ func TestConvNoAllocs(t *testing.T) {
 
 // bindForTest binds tc's kernel with every input but the first known and
 // allocates its outputs.
-func bindForTest(t *testing.T, tc opTest) (Kernel, []*tensor.Tensor) {
+func bindForTest(t testing.TB, tc opTest) (Kernel, []*tensor.Tensor) {
 	t.Helper()
 	n := tc.testNode()
 	op := Lookup("", tc.op)
