@@ -90,6 +90,9 @@ func (k *gatherKernel) Forward(out, in []*tensor.Tensor) error {
 	if err != nil {
 		return err
 	}
+	if in[0].Len() != k.outer*k.dim*k.inner || out[0].Len() != k.outer*len(idx)*k.inner || in[0].DType != out[0].DType {
+		return k.n.Errorf("bound for data of %d elements, got %v %v with %d indices into %v %v", k.outer*k.dim*k.inner, in[0].DType, in[0].Shape, len(idx), out[0].DType, out[0].Shape)
+	}
 	src, dst := dmBytes(in[0]), dmBytes(out[0])
 	blk := k.inner * k.size
 	d := 0
@@ -201,6 +204,14 @@ func (k *catKernel) Forward(out, in []*tensor.Tensor) error {
 	whole, parts := out[0], in
 	if k.split {
 		whole, parts = in[0], out
+	}
+	if whole.Len() != k.outer*k.total*k.inner || len(parts) != len(k.dims) {
+		return k.n.Errorf("bound for %d parts of %d elements in all, got %d parts and %v", len(k.dims), k.outer*k.total*k.inner, len(parts), whole.Shape)
+	}
+	for p, t := range parts {
+		if t != nil && (t.Len() != k.outer*k.dims[p]*k.inner || t.DType != whole.DType) {
+			return k.n.Errorf("part %d is %v %v, bound for %d elements of %v", p, t.DType, t.Shape, k.outer*k.dims[p]*k.inner, whole.DType)
+		}
 	}
 	wb := dmBytes(whole)
 	row := k.total * k.inner * k.size
@@ -540,6 +551,7 @@ func sliceMap(inShape []int, plan []sliceAxis) *dmMap {
 // bind time when they are constant, else rebuilt from them at each Forward.
 type plannedKernel struct {
 	n    *Node
+	src  []int // input shape
 	m    *dmMap
 	plan func(in []*tensor.Tensor) (*dmMap, error)
 	fill func(in []*tensor.Tensor) ([]byte, error) // nil: zero
@@ -562,6 +574,9 @@ func (k *plannedKernel) mapFor(in []*tensor.Tensor, outShape []int) (*dmMap, err
 func (k *plannedKernel) Forward(out, in []*tensor.Tensor) error {
 	m, err := k.mapFor(in, out[0].Shape)
 	if err != nil {
+		return err
+	}
+	if err := dmCheckIO(k.n, out[0], in[0], m.shape, k.src); err != nil {
 		return err
 	}
 	var fill []byte
@@ -595,7 +610,7 @@ func sliceBind(n *Node, in, out []onnx.Value) (Kernel, error) {
 		return nil, err
 	}
 	inShape := in[0].Shape
-	k := &plannedKernel{n: n}
+	k := &plannedKernel{n: n, src: inShape}
 	k.plan = func(ts []*tensor.Tensor) (*dmMap, error) {
 		starts, ends, axes, steps, _, err := sliceArgs(n, func(i int) (*tensor.Tensor, bool) {
 			return ts[i], i < len(ts) && ts[i] != nil
@@ -795,7 +810,7 @@ func padBind(n *Node, in, out []onnx.Value) (Kernel, error) {
 	}
 	inShape := in[0].Shape
 	dt := in[0].DType
-	k := &plannedKernel{n: n}
+	k := &plannedKernel{n: n, src: inShape}
 	k.plan = func(ts []*tensor.Tensor) (*dmMap, error) {
 		p, _, err := padArgs(n, len(inShape), func(i int) (*tensor.Tensor, bool) {
 			return ts[i], i < len(ts) && ts[i] != nil

@@ -2,6 +2,7 @@ package ops
 
 import (
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/onnxprune/onnxprune/onnx"
@@ -148,3 +149,83 @@ func TestGatherOpsBackward(t *testing.T) {
 }
 
 const intMinConst = math.MinInt64
+
+// TestMovementNoAllocs checks that Forward allocates nothing after its first
+// call (the engine's contract), for kernels bound with constant parameters.
+func TestMovementNoAllocs(t *testing.T) {
+	x := trand(11, 4, 8, 8)
+	for _, tc := range []opTest{
+		{op: "Transpose", attrs: []*onnxpb.AttributeProto{attrInts("perm", 0, 2, 1)}, inputs: []*tensor.Tensor{x}},
+		{op: "Slice", inputs: []*tensor.Tensor{x, ti64s(1, -1), ti64s(3, 0), ti64s(1, 2), ti64s(1, -2)}},
+		{op: "Pad", attrs: []*onnxpb.AttributeProto{attrString("mode", "reflect")}, inputs: []*tensor.Tensor{x, ti64s(0, 1, 1, 0, 1, 1)}},
+		{op: "Pad", inputs: []*tensor.Tensor{x, ti64s(0, 1, 1, 0, 1, 1), tf32(nil, 2)}},
+		{op: "Gather", inputs: []*tensor.Tensor{x, ti64s(3, 0)}},
+		{op: "Concat", attrs: []*onnxpb.AttributeProto{attrInt("axis", 1)}, inputs: []*tensor.Tensor{x, x}},
+		{op: "Split", attrs: []*onnxpb.AttributeProto{attrInt("axis", 2)}, inputs: []*tensor.Tensor{x, ti64s(3, 5)}, want: make([]*tensor.Tensor, 2)},
+		{op: "Reshape", inputs: []*tensor.Tensor{x, ti64s(-1)}},
+		{op: "Expand", inputs: []*tensor.Tensor{x, ti64s(2, 1, 1, 1)}},
+		{op: "Cast", attrs: []*onnxpb.AttributeProto{attrInt("to", int64(tensor.Float16))}, inputs: []*tensor.Tensor{x}},
+	} {
+		n := tc.testNode()
+		op := Lookup("", tc.op)
+		in := make([]onnx.Value, len(tc.inputs))
+		for i, v := range tc.inputs {
+			in[i] = onnx.Value{DType: v.DType, Shape: v.Shape, Known: true}
+			if i > 0 {
+				in[i].Const = v
+			}
+		}
+		outVals, err := op.Shape(n, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		k, err := op.Kernel(n, in, outVals)
+		if err != nil {
+			t.Fatal(err)
+		}
+		outs := make([]*tensor.Tensor, len(outVals))
+		for i, v := range outVals {
+			outs[i] = tensor.New(v.DType, v.Shape...)
+		}
+		if err := k.Forward(outs, tc.inputs); err != nil {
+			t.Fatal(err)
+		}
+		if a := testing.AllocsPerRun(10, func() { _ = k.Forward(outs, tc.inputs) }); a != 0 {
+			t.Errorf("%s: %v allocations per Forward", tc.op, a)
+		}
+	}
+}
+
+// TestMovementWrongShapes: a Forward given tensors other than those it was
+// bound for returns an error naming the node instead of panicking.
+func TestMovementWrongShapes(t *testing.T) {
+	x := tseq(2, 3)
+	bad := tseq(3, 3)
+	for _, tc := range []opTest{
+		{op: "Transpose", inputs: []*tensor.Tensor{x}},
+		{op: "Slice", inputs: []*tensor.Tensor{x, ti64s(1), ti64s(3), ti64s(1)}},
+		{op: "Gather", inputs: []*tensor.Tensor{x, ti64s(1)}},
+		{op: "Concat", attrs: []*onnxpb.AttributeProto{attrInt("axis", 0)}, inputs: []*tensor.Tensor{x, x}},
+		{op: "Reshape", inputs: []*tensor.Tensor{x, ti64s(-1)}},
+	} {
+		n := tc.testNode()
+		op := Lookup("", tc.op)
+		in := make([]onnx.Value, len(tc.inputs))
+		for i, v := range tc.inputs {
+			in[i] = onnx.Value{DType: v.DType, Shape: v.Shape, Known: true, Const: v}
+		}
+		outVals, err := op.Shape(n, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		k, err := op.Kernel(n, in, outVals)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ins := append([]*tensor.Tensor{bad}, tc.inputs[1:]...)
+		err = k.Forward([]*tensor.Tensor{tensor.New(tensor.Float32, outVals[0].Shape...)}, ins)
+		if err == nil || !strings.Contains(err.Error(), "test_"+tc.op) {
+			t.Errorf("%s: Forward on a wrong shape: %v, want an error naming the node", tc.op, err)
+		}
+	}
+}

@@ -339,11 +339,24 @@ func (m *dmMap) backward(dx, dy []float32) {
 
 // dmMapKernel runs a dmMap fixed at bind time (Transpose, Expand).
 type dmMapKernel struct {
-	n *Node
-	m *dmMap
+	n   *Node
+	m   *dmMap
+	src []int // input shape the map was built for
+}
+
+// dmCheckIO checks that src and dst have the shapes and dtype a kernel was
+// bound for.
+func dmCheckIO(n *Node, dst, src *tensor.Tensor, dstShape, srcShape []int) error {
+	if !tensor.EqualShape(src.Shape, srcShape) || !tensor.EqualShape(dst.Shape, dstShape) || src.DType != dst.DType {
+		return n.Errorf("bound for input %v and output %v, got %v %v and %v %v", srcShape, dstShape, src.DType, src.Shape, dst.DType, dst.Shape)
+	}
+	return nil
 }
 
 func (k dmMapKernel) Forward(out, in []*tensor.Tensor) error {
+	if err := dmCheckIO(k.n, out[0], in[0], k.m.shape, k.src); err != nil {
+		return err
+	}
 	k.m.forward(out[0], in[0], nil)
 	return nil
 }
@@ -445,6 +458,9 @@ func reshapeTarget(n *Node, inShape []int, spec []int64, allowZero bool) ([]int,
 			out[i] = int(d)
 		}
 		known *= out[i]
+	}
+	if tensor.NumElements(out) < 0 {
+		return nil, n.Errorf("shape %v overflows", spec)
 	}
 	total := dmProd(inShape)
 	if neg >= 0 {
@@ -645,7 +661,7 @@ func transposeBind(n *Node, in, out []onnx.Value) (Kernel, error) {
 			off[a][o] = o * st[p]
 		}
 	}
-	return dmMapKernel{n, newDMMap(shape, off)}, nil
+	return dmMapKernel{n, newDMMap(shape, off), in[0].Shape}, nil
 }
 
 // ---------------------------------------------------------------------------
@@ -716,7 +732,7 @@ func expandBind(n *Node, in, out []onnx.Value) (Kernel, error) {
 	if err := dmCheckDType(n, "input", in[0].DType); err != nil {
 		return nil, err
 	}
-	return dmMapKernel{n, broadcastMap(in[0].Shape, out[0].Shape)}, nil
+	return dmMapKernel{n, broadcastMap(in[0].Shape, out[0].Shape), in[0].Shape}, nil
 }
 
 // ---------------------------------------------------------------------------
