@@ -310,6 +310,7 @@ func TestFixtureGraph(t *testing.T) {
 					t.Errorf("node %q: outputs %v, want %v", rn.GetName(), n.Output, rn.Output)
 				}
 			}
+			t.Logf("%d nodes match the export", matched)
 			if matched != len(g.Nodes) {
 				t.Errorf("%d nodes, reference has %d besides the skipped ones", len(g.Nodes), matched)
 			}
@@ -553,7 +554,7 @@ func TestOptions(t *testing.T) {
 		arch string
 		opts models.Options
 	}{
-		{"vgg16", models.Options{Input: []int{3, 32, 32}}}, // 1x1 features cannot pool to 7x7
+		{"vgg16", models.Options{Input: []int{3, 32, 32}}},       // 1x1 features cannot pool to 7x7
 		{"densenet121", models.Options{Input: []int{3, 16, 16}}}, // transition3 pools 1x1
 		{"tutorial-cnn", models.Options{Input: []int{3, 8, 8}}},
 		{"nope", models.Options{}},
