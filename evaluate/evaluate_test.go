@@ -1,0 +1,254 @@
+package evaluate
+
+import (
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/onnxprune/onnxprune/onnx"
+	"github.com/onnxprune/onnxprune/runtime"
+	"github.com/onnxprune/onnxprune/runtime/tensorio"
+)
+
+// sharedDir returns ../shared (beside the repository), skipping the test
+// where it is absent, except under CI=true where its absence is a failure.
+func sharedDir(t testing.TB) string {
+	t.Helper()
+	dir, err := filepath.Abs("../../shared")
+	if err == nil {
+		if _, err = os.Stat(dir); err == nil {
+			return dir
+		}
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("../shared is missing (CI=true): %v", err)
+	}
+	t.Skipf("../shared is absent: %v", err)
+	return ""
+}
+
+// mnistMeta is the part of a fixture's meta.json about MNIST accuracy.
+type mnistMeta struct {
+	TestCorrect    int         `json:"test_correct"`
+	TestAccuracy   float64     `json:"test_accuracy"`
+	TestLossMean   float64     `json:"test_loss_mean"`
+	PerClassRecall []float64   `json:"per_class_recall"`
+	Confusion      [][]int     `json:"confusion_matrix"`
+	Margin         marginsMeta `json:"test_top2_logit_margin"`
+	ReferenceBatch struct {
+		Shape  []int   `json:"shape"`
+		Labels []int64 `json:"labels"`
+	} `json:"reference_batch"`
+}
+
+type marginsMeta struct {
+	Below1e4 int     `json:"below_1e-4"`
+	Below1e3 int     `json:"below_1e-3"`
+	Below1e2 int     `json:"below_1e-2"`
+	Min      float64 `json:"min"`
+}
+
+func readMeta(t testing.TB, fixture string) mnistMeta {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(sharedDir(t), "fixtures", fixture, "meta.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m mnistMeta
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("%s/meta.json: %v", fixture, err)
+	}
+	return m
+}
+
+func loadMNIST(t testing.TB, split string) *Dataset {
+	t.Helper()
+	d, err := LoadMNIST("", split)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// The t10k set read from the GoMNIST module: 10000 images whose first 16
+// labels and normalized pixels are those of the fixtures' reference batch,
+// bit for bit.
+func TestMNISTTestSetMatchesFixture(t *testing.T) {
+	meta := readMeta(t, "mnist_cnn")
+	d := loadMNIST(t, "test")
+	if d.Len() != 10000 || d.C != 1 || d.H != 28 || d.W != 28 || d.Classes != 10 {
+		t.Fatalf("test set: %d images of %dx%dx%d, %d classes; want 10000 of 1x28x28, 10", d.Len(), d.C, d.H, d.W, d.Classes)
+	}
+	n := len(meta.ReferenceBatch.Labels)
+	if n != 16 {
+		t.Fatalf("reference batch has %d labels", n)
+	}
+	x := make([]float32, n*d.ImageSize())
+	labels := make([]int64, n)
+	d.Fill(x, labels, 0, n)
+	for i, want := range meta.ReferenceBatch.Labels {
+		if labels[i] != want {
+			t.Errorf("label %d = %d, want %d", i, labels[i], want)
+		}
+	}
+	for _, fixture := range []string{"mnist_cnn", "mnist_cnn_global50", "mnist_resnet8"} {
+		in, err := tensorio.ReadFile(filepath.Join(sharedDir(t), "fixtures", fixture, "test_data_set_0", "input_0.pb"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := in.T.Shape, []int{n, 1, 28, 28}; !equalInts(got, want) {
+			t.Fatalf("%s input_0.pb shape %v, want %v", fixture, got, want)
+		}
+		ref := in.T.F32()
+		bad := 0
+		for i := range ref {
+			if math.Float32bits(ref[i]) != math.Float32bits(x[i]) {
+				if bad++; bad <= 5 {
+					t.Errorf("%s: image %d pixel %d = %v, fixture %v", fixture, i/784, i%784, x[i], ref[i])
+				}
+			}
+		}
+		if bad > 0 {
+			t.Errorf("%s: %d of %d values differ", fixture, bad, len(ref))
+		}
+	}
+}
+
+// The train set: 60000 images; its first 8 are the inputs of the
+// mnist_cnn_train_step fixture, with labels [5 0 4 1 9 2 1 3].
+func TestMNISTTrainSetMatchesFixture(t *testing.T) {
+	if testing.Short() {
+		t.Skip("reads the 60000-image train set")
+	}
+	dir := filepath.Join(sharedDir(t), "fixtures", "mnist_cnn_train_step")
+	d := loadMNIST(t, "train")
+	if d.Len() != 60000 {
+		t.Fatalf("train set has %d images, want 60000", d.Len())
+	}
+	in, err := tensorio.ReadFile(filepath.Join(dir, "inputs.pb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lab, err := tensorio.ReadFile(filepath.Join(dir, "labels.pb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := lab.T.Len()
+	x := make([]float32, n*d.ImageSize())
+	labels := make([]int64, n)
+	d.Fill(x, labels, 0, n)
+	if got, want := labels, lab.T.I64(); !equalInt64s(got, want) {
+		t.Errorf("first train labels %v, want %v", got, want)
+	}
+	for i, v := range in.T.F32() {
+		if math.Float32bits(v) != math.Float32bits(x[i]) {
+			t.Fatalf("train image %d pixel %d = %v, fixture %v", i/784, i%784, x[i], v)
+		}
+	}
+}
+
+// The key test: the fixtures' MNIST models on the full test set with the
+// Go engine give PyTorch's counts exactly.
+func TestMNISTAccuracyGoEngine(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs three models on the 10000-image test set")
+	}
+	d := loadMNIST(t, "test")
+	for _, c := range []struct {
+		fixture, file string
+		correct       int
+	}{
+		{"mnist_cnn", "model.onnx", 9857},
+		{"mnist_resnet8", "model.onnx", 9787},
+		{"mnist_resnet8", "model_bn.onnx", 9787},
+		{"mnist_cnn_global50", "model.onnx", 9848},
+	} {
+		t.Run(c.fixture+"/"+c.file, func(t *testing.T) {
+			meta := readMeta(t, c.fixture)
+			if meta.TestCorrect != c.correct {
+				t.Fatalf("meta.json test_correct %d, this test expects %d", meta.TestCorrect, c.correct)
+			}
+			m, err := onnx.Load(filepath.Join(sharedDir(t), "fixtures", c.fixture, c.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, err := Evaluate(runtime.GoBackend{}, m, runtime.Options{}, d, Options{Batch: 256, TopK: []int{5}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkAgainstMeta(t, r, meta)
+		})
+	}
+}
+
+// checkAgainstMeta compares a full-test-set result with meta.json: exact
+// counts when no image has a top-2 margin below 1e-4 (a float difference of
+// ~1e-6 cannot flip its prediction), else that many images of slack.
+func checkAgainstMeta(t *testing.T, r *Result, meta mnistMeta) {
+	t.Helper()
+	slack := meta.Margin.Below1e4
+	if r.Samples != 10000 {
+		t.Fatalf("evaluated %d images", r.Samples)
+	}
+	if d := r.Correct - meta.TestCorrect; d < -slack || d > slack {
+		t.Errorf("correct = %d, PyTorch %d (slack %d)", r.Correct, meta.TestCorrect, slack)
+	}
+	if slack == 0 {
+		for i := range meta.Confusion {
+			if !equalInts(r.Confusion[i], meta.Confusion[i]) {
+				t.Errorf("confusion row %d = %v, PyTorch %v", i, r.Confusion[i], meta.Confusion[i])
+			}
+		}
+		for i, want := range meta.PerClassRecall {
+			if got := r.PerClassRecall[i]; got == nil || math.Abs(*got-want) > 1e-12 {
+				t.Errorf("recall of class %d = %v, PyTorch %v", i, got, want)
+			}
+		}
+		if r.Margin.Below1e3 != meta.Margin.Below1e3 || r.Margin.Below1e2 != meta.Margin.Below1e2 || r.Margin.Below1e4 != 0 {
+			t.Errorf("margins %+v, PyTorch %+v", r.Margin, meta.Margin)
+		}
+	}
+	if math.Abs(r.Accuracy-meta.TestAccuracy) > float64(slack)/10000+1e-12 {
+		t.Errorf("accuracy %v, PyTorch %v", r.Accuracy, meta.TestAccuracy)
+	}
+	// The logits agree with PyTorch's to ~1e-5 absolute (fixtures README),
+	// so the mean loss and the smallest margin do too.
+	if math.Abs(r.Loss-meta.TestLossMean) > 1e-5 {
+		t.Errorf("mean loss %v, PyTorch %v", r.Loss, meta.TestLossMean)
+	}
+	if math.Abs(r.Margin.Min-meta.Margin.Min) > 1e-4 {
+		t.Errorf("smallest top-2 margin %v, PyTorch %v", r.Margin.Min, meta.Margin.Min)
+	}
+	top5 := r.TopK["top5"]
+	if top5 < r.Accuracy || top5 > 1 {
+		t.Errorf("top-5 accuracy %v below top-1 %v", top5, r.Accuracy)
+	}
+	t.Logf("%d/%d correct (%.2f%%), loss %.6f, top-5 %.4f, min margin %.6g, %.1fs at batch %d",
+		r.Correct, r.Samples, 100*r.Accuracy, r.Loss, top5, r.Margin.Min, r.Seconds, r.Batch)
+}
+
+func equalInts(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func equalInt64s(a, b []int64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,221 @@
+package evaluate
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/onnxprune/onnxprune/onnx"
+	"github.com/onnxprune/onnxprune/runtime"
+	"github.com/onnxprune/onnxprune/tensor"
+)
+
+// Session is what Run needs of a compiled model; runtime.Session has it.
+type Session interface {
+	Inputs() []runtime.IOInfo
+	Outputs() []runtime.IOInfo
+	Run(inputs map[string]*tensor.Tensor) ([]*tensor.Tensor, error)
+}
+
+// Options tune Run.
+type Options struct {
+	// Batch is the number of images per Run when the session's input batch
+	// dimension is not fixed; 0 means 256. A fixed dimension wins.
+	Batch int
+	// Limit evaluates only the first Limit images (0: all).
+	Limit int
+	// TopK lists extra k for top-k accuracy (top-1 is always counted).
+	TopK []int
+	// Output is the index of the session output holding the logits.
+	Output int
+	// Progress, when not nil, receives a progress bar redrawn in place
+	// ("\r"): give it a terminal only.
+	Progress io.Writer
+}
+
+// Result is an evaluation's outcome; its JSON form is what `onnxeval
+// --json` prints.
+type Result struct {
+	Dataset  string  `json:"dataset"`
+	Samples  int     `json:"samples"`
+	Correct  int     `json:"correct"`
+	Accuracy float64 `json:"accuracy"`
+	// TopK maps "top5" and the like to accuracy.
+	TopK map[string]float64 `json:"top_k,omitempty"`
+	Loss float64            `json:"loss"`
+	// PerClassRecall has one entry per class (null for a class without
+	// images).
+	PerClassRecall []*float64 `json:"per_class_recall"`
+	// Confusion[true][predicted].
+	Confusion [][]int       `json:"confusion_matrix"`
+	Margin    MarginSummary `json:"top2_logit_margin"`
+	Batch     int           `json:"batch"`
+	Seconds   float64       `json:"seconds"`
+	// Metrics holds the raw counts.
+	Metrics *Metrics `json:"-"`
+}
+
+// MarginSummary counts images whose top-2 logit margin is small, in the
+// form of the fixtures' test_top2_logit_margin.
+type MarginSummary struct {
+	Below1e4 int     `json:"below_1e-4"`
+	Below1e3 int     `json:"below_1e-3"`
+	Below1e2 int     `json:"below_1e-2"`
+	Min      float64 `json:"min"`
+}
+
+// NewResult summarizes m.
+func NewResult(name string, m *Metrics) *Result {
+	r := &Result{Dataset: name, Samples: m.N, Correct: m.Correct, Accuracy: m.Accuracy(), Loss: m.MeanLoss(), Confusion: m.Confusion, Metrics: m}
+	for _, k := range m.TopK {
+		if a, ok := m.TopKAccuracy(k); ok {
+			if r.TopK == nil {
+				r.TopK = map[string]float64{}
+			}
+			r.TopK[fmt.Sprintf("top%d", k)] = a
+		}
+	}
+	for _, v := range m.Recall() {
+		if math.IsNaN(v) {
+			r.PerClassRecall = append(r.PerClassRecall, nil)
+		} else {
+			r.PerClassRecall = append(r.PerClassRecall, &v)
+		}
+	}
+	r.Margin = MarginSummary{Below1e4: m.MarginBelow[0], Below1e3: m.MarginBelow[1], Below1e2: m.MarginBelow[2], Min: m.MinMargin}
+	if m.N == 0 || math.IsInf(m.MinMargin, 1) {
+		r.Margin.Min = 0
+	}
+	return r
+}
+
+// Run evaluates s on d: every image (or the first opts.Limit) in order, in
+// batches of the session's input batch size, the last one padded with zero
+// images whose outputs are ignored. The session must have one input of
+// shape [B, C, H, W] matching d, and logits [B, K] with K ≥ d.Classes.
+func Run(s Session, d *Dataset, opts Options) (*Result, error) {
+	start := time.Now()
+	ins, outs := s.Inputs(), s.Outputs()
+	if len(ins) != 1 {
+		return nil, fmt.Errorf("evaluate: the model has %d inputs; want one image input", len(ins))
+	}
+	in := ins[0]
+	if in.DType != tensor.Float32 {
+		return nil, fmt.Errorf("evaluate: input %q is %v, want float32", in.Name, in.DType)
+	}
+	want := []int{-1, d.C, d.H, d.W}
+	if len(in.Shape) != 4 || !dimsMatch(in.Shape[1:], want[1:]) {
+		return nil, fmt.Errorf("evaluate: input %q has shape %v; %s images need [N %d %d %d]", in.Name, in.Shape, d.Name, d.C, d.H, d.W)
+	}
+	batch := in.Shape[0]
+	if batch <= 0 {
+		batch = opts.Batch
+		if batch <= 0 {
+			batch = 256
+		}
+	}
+	if opts.Output < 0 || opts.Output >= len(outs) {
+		return nil, fmt.Errorf("evaluate: output %d: the model has %d outputs", opts.Output, len(outs))
+	}
+	out := outs[opts.Output]
+	d = d.Head(opts.Limit)
+	var m *Metrics
+	it := d.Batches(batch, true)
+	inputs := map[string]*tensor.Tensor{}
+	bar := newProgress(opts.Progress, d.Len(), d.Name)
+	for it.Next() {
+		b := it.Batch()
+		inputs[in.Name] = b.X
+		res, err := s.Run(inputs)
+		if err != nil {
+			return nil, fmt.Errorf("evaluate: %s images %d..%d: %w", d.Name, b.Start, b.Start+b.N-1, err)
+		}
+		if opts.Output >= len(res) {
+			return nil, fmt.Errorf("evaluate: the session returned %d outputs", len(res))
+		}
+		y := res[opts.Output]
+		if y.DType != tensor.Float32 || len(y.Shape) != 2 || y.Shape[0] != batch {
+			return nil, fmt.Errorf("evaluate: output %q is %v %v; want float32 logits [%d K]", out.Name, y.DType, y.Shape, batch)
+		}
+		if m == nil {
+			if y.Shape[1] < d.Classes {
+				return nil, fmt.Errorf("evaluate: output %q has %d classes; %s has %d", out.Name, y.Shape[1], d.Name, d.Classes)
+			}
+			m = NewMetrics(y.Shape[1], opts.TopK...)
+		} else if y.Shape[1] != m.K {
+			return nil, fmt.Errorf("evaluate: output %q changed from %d to %d classes", out.Name, m.K, y.Shape[1])
+		}
+		if err := m.Add(y.F32(), b.Labels); err != nil {
+			return nil, err
+		}
+		bar.update(b.Start+b.N, m)
+	}
+	bar.done()
+	if m == nil {
+		m = NewMetrics(d.Classes, opts.TopK...)
+	}
+	r := NewResult(d.Name, m)
+	r.Batch = batch
+	r.Seconds = time.Since(start).Seconds()
+	return r, nil
+}
+
+func dimsMatch(got, want []int) bool {
+	for i := range got {
+		if got[i] >= 0 && got[i] != want[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// Evaluate compiles m with backend b for a batch size (opts.Batch, 0: 256)
+// and runs it on d.
+func Evaluate(b runtime.Backend, m *onnx.Model, ro runtime.Options, d *Dataset, opts Options) (*Result, error) {
+	if opts.Batch <= 0 {
+		opts.Batch = 256
+	}
+	if opts.Limit > 0 && opts.Limit < opts.Batch {
+		opts.Batch = opts.Limit
+	}
+	ro.Batch = opts.Batch
+	s, err := b.Compile(m, ro)
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	return Run(s, d, opts)
+}
+
+// progress draws "name [=====>    ] 1234/10000  acc 98.50%" in place.
+type progress struct {
+	w     io.Writer
+	total int
+	name  string
+	last  time.Time
+}
+
+func newProgress(w io.Writer, total int, name string) *progress {
+	return &progress{w: w, total: total, name: name}
+}
+
+func (p *progress) update(done int, m *Metrics) {
+	if p.w == nil || (done < p.total && time.Since(p.last) < 100*time.Millisecond) {
+		return
+	}
+	p.last = time.Now()
+	const width = 30
+	fill := width
+	if p.total > 0 {
+		fill = done * width / p.total
+	}
+	fmt.Fprintf(p.w, "\r%s [%s%s] %d/%d  acc %.2f%%", p.name, strings.Repeat("=", fill), strings.Repeat(" ", width-fill), done, p.total, 100*m.Accuracy())
+}
+
+func (p *progress) done() {
+	if p.w != nil {
+		fmt.Fprint(p.w, "\r\033[K")
+	}
+}
