@@ -477,7 +477,7 @@ func clipBind(n *Node, in, out []onnx.Value) (Kernel, error) {
 		return k, nil
 	}
 	for i := 1; i <= 2 && i < len(in); i++ {
-		if n.Input[i] == "" {
+		if !ewHas(n, i) {
 			continue
 		}
 		if in[i].DType != k.dt {
@@ -595,7 +595,7 @@ func init() {
 		Cost: func(n *Node, in, out []onnx.Value) Cost {
 			c := Cost{OtherFLOPs: 2 * out[0].Elements()}
 			for i := range in {
-				if n.Input[i] != "" {
+				if ewHas(n, i) {
 					c.SavedInputs = append(c.SavedInputs, i)
 				}
 			}

@@ -429,12 +429,15 @@ func ewNeedInputs(n *Node, in []onnx.Value, lo, hi int) error {
 		return n.Errorf("has %d inputs, want %d to %d", len(in), lo, hi)
 	}
 	for i := 0; i < lo; i++ {
-		if n.Input[i] == "" {
+		if !ewHas(n, i) {
 			return n.Errorf("input %d is missing", i)
 		}
 	}
 	return nil
 }
+
+// ewHas reports whether the node's input i is present.
+func ewHas(n *Node, i int) bool { return i < len(n.Input) && n.Input[i] != "" }
 
 // ewShape infers the output of an element-wise node whose inputs all
 // have the same dtype; outDType Undefined means the inputs' dtype.
@@ -746,7 +749,7 @@ func registerVariadic(typ string, op arithOp, mean bool) {
 		Type: typ,
 		Shape: func(n *Node, in []onnx.Value) ([]onnx.Value, error) {
 			for i := range in {
-				if n.Input[i] == "" {
+				if !ewHas(n, i) {
 					return nil, n.Errorf("input %d is missing", i)
 				}
 			}

@@ -64,7 +64,7 @@ func reduceAxes(n *Node, op reduceOp, in []onnx.Value) (s reduceSpec, known bool
 		if err != nil {
 			return s, false, err
 		}
-		if len(in) > 1 && n.Input[1] != "" {
+		if len(in) > 1 && ewHas(n, 1) {
 			if in[1].DType != tensor.Int64 {
 				return s, false, n.Errorf("axes input is %v, want int64", in[1].DType)
 			}
