@@ -192,12 +192,22 @@ func pruneSmallest(layers [][]float32, k int) {
 	}
 	cs := chunks(layers)
 	all := take == equal
+	limit := key // prune keys below limit
+	if all {
+		limit = key + 1
+	}
 	parallel(len(cs), func(_, i int) {
 		d := cs[i].data
-		for j, v := range d {
-			if kv := absKey(v); kv < key || (all && kv == key) {
-				d[j] = zeroOut(v)
-			}
+		if len(d) == 0 {
+			return
+		}
+		// Branch-free: on random weights a branch on kv < limit is
+		// mispredicted half the time. Keys are < 2^31, so kv - limit is
+		// negative exactly when kv < limit; its sign smears into a mask.
+		u := unsafe.Slice((*uint32)(unsafe.Pointer(&d[0])), len(d))
+		for j, bits := range u {
+			m := uint32(int32((bits&^(1<<31))-limit) >> 31)
+			u[j] = bits &^ (m &^ (1 << 31))
 		}
 	})
 	if all {
