@@ -1,0 +1,185 @@
+package evaluate
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/onnxprune/onnxprune/runtime"
+	"github.com/onnxprune/onnxprune/tensor"
+)
+
+func TestMetricsByHand(t *testing.T) {
+	m := NewMetrics(3, 2, 2, 0)
+	logits := []float32{
+		2, 1, 0, // label 0: right, margin 1
+		0, 3, 3, // label 2: predicted 1 (first max), margin 0, in top 2
+		5, 0, 1, // label 1: predicted 0, margin 4, not in top 2
+		1, 1, 4, // label 2: right, margin 3
+	}
+	if err := m.Add(logits, []int64{0, 2, 1, 2}); err != nil {
+		t.Fatal(err)
+	}
+	if m.N != 4 || m.Correct != 2 || m.Accuracy() != 0.5 {
+		t.Errorf("N %d correct %d accuracy %v", m.N, m.Correct, m.Accuracy())
+	}
+	if !equalInts(m.TopK, []int{2}) {
+		t.Errorf("TopK %v: want duplicates and k<1 dropped", m.TopK)
+	}
+	if a, ok := m.TopKAccuracy(2); !ok || a != 0.75 {
+		t.Errorf("top-2 %v %v", a, ok)
+	}
+	if _, ok := m.TopKAccuracy(3); ok {
+		t.Error("top-3 was not counted")
+	}
+	want := [][]int{{1, 0, 0}, {1, 0, 0}, {0, 1, 1}}
+	for i := range want {
+		if !equalInts(m.Confusion[i], want[i]) {
+			t.Errorf("confusion %v, want %v", m.Confusion, want)
+			break
+		}
+	}
+	if r := m.Recall(); r[0] != 1 || r[1] != 0 || r[2] != 0.5 {
+		t.Errorf("recall %v", r)
+	}
+	if p := m.Precision(); p[0] != 0.5 || p[1] != 0 || p[2] != 1 {
+		t.Errorf("precision %v", p)
+	}
+	ce := func(z []float64, y int) float64 {
+		s := 0.0
+		for _, v := range z {
+			s += math.Exp(v)
+		}
+		return math.Log(s) - z[y]
+	}
+	loss := (ce([]float64{2, 1, 0}, 0) + ce([]float64{0, 3, 3}, 2) + ce([]float64{5, 0, 1}, 1) + ce([]float64{1, 1, 4}, 2)) / 4
+	if math.Abs(m.MeanLoss()-loss) > 1e-12 {
+		t.Errorf("loss %v, want %v", m.MeanLoss(), loss)
+	}
+	if m.MinMargin != 0 || !equalInts(m.MarginBelow, []int{1, 1, 1}) {
+		t.Errorf("margins min %v below %v", m.MinMargin, m.MarginBelow)
+	}
+	if err := m.Add(logits[:5], []int64{0, 1}); err == nil {
+		t.Error("5 logits for 2 images of 3 classes: no error")
+	}
+	if err := m.Add(logits[:3], []int64{3}); err == nil {
+		t.Error("label 3 of 3 classes: no error")
+	}
+	if m.N != 4 {
+		t.Errorf("a refused batch changed N to %d", m.N)
+	}
+}
+
+// The loss stays finite for logits whose exp overflows.
+func TestMetricsLargeLogits(t *testing.T) {
+	m := NewMetrics(2)
+	m.Add([]float32{1000, -1000}, []int64{1})
+	if got := m.MeanLoss(); got != 2000 {
+		t.Errorf("loss %v, want 2000", got)
+	}
+}
+
+// fakeSession returns, for each image, logits that put all mass on
+// (first pixel byte) mod K: a model whose predictions a test controls.
+type fakeSession struct {
+	batch, k int
+	runs     int
+	fail     bool
+}
+
+func (s *fakeSession) Inputs() []runtime.IOInfo {
+	return []runtime.IOInfo{{Name: "input", DType: tensor.Float32, Shape: []int{s.batch, 1, 2, 2}}}
+}
+
+func (s *fakeSession) Outputs() []runtime.IOInfo {
+	return []runtime.IOInfo{{Name: "logits", DType: tensor.Float32, Shape: []int{s.batch, s.k}}}
+}
+
+func (s *fakeSession) Run(in map[string]*tensor.Tensor) ([]*tensor.Tensor, error) {
+	s.runs++
+	if s.fail {
+		return nil, errors.New("boom")
+	}
+	x := in["input"]
+	if x.Shape[0] != s.batch {
+		return nil, fmt.Errorf("batch %d, compiled for %d", x.Shape[0], s.batch)
+	}
+	out := tensor.New(tensor.Float32, s.batch, s.k)
+	for i := range s.batch {
+		p := int(math.Round(float64(x.F32()[i*4] * 255)))
+		out.F32()[i*s.k+p%s.k] = 10
+	}
+	return []*tensor.Tensor{out}, nil
+}
+
+func TestRunWithFakeSession(t *testing.T) {
+	// 7 images; image i has first pixel i and label i%3, except image 5
+	// (label 2, first pixel 5 → predicted 5%3 = 2: right) and image 6
+	// whose label is 1 but predicted 0.
+	pixels := make([]byte, 7*4)
+	labels := []byte{0, 1, 2, 0, 1, 2, 1}
+	for i := range 7 {
+		pixels[i*4] = byte(i)
+	}
+	d, err := NewDataset("fake", 1, 2, 2, 3, pixels, labels, Normalize{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &fakeSession{batch: 3, k: 3}
+	r, err := Run(s, d, Options{TopK: []int{2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.runs != 3 || r.Samples != 7 || r.Correct != 6 || r.Batch != 3 {
+		t.Errorf("runs %d samples %d correct %d batch %d", s.runs, r.Samples, r.Correct, r.Batch)
+	}
+	if *r.PerClassRecall[1] != 2.0/3 || r.Confusion[1][0] != 1 {
+		t.Errorf("recall %v confusion %v", *r.PerClassRecall[1], r.Confusion)
+	}
+	b, err := json.Marshal(r)
+	if err != nil || !strings.Contains(string(b), `"confusion_matrix":[[2,0,0],[1,2,0],[0,0,2]]`) || !strings.Contains(string(b), `"top2"`) {
+		t.Errorf("JSON %s, %v", b, err)
+	}
+
+	s = &fakeSession{batch: 4, k: 3}
+	var bar strings.Builder
+	if r, err = Run(s, d, Options{Limit: 5, Progress: &bar}); err != nil || r.Samples != 5 || s.runs != 2 {
+		t.Errorf("limit 5: %v samples %d runs %d", err, r.Samples, s.runs)
+	}
+	if !strings.Contains(bar.String(), "5/5") {
+		t.Errorf("progress %q", bar.String())
+	}
+
+	if _, err := Run(&fakeSession{batch: 2, k: 2}, d, Options{}); err == nil || !strings.Contains(err.Error(), "2 classes") {
+		t.Errorf("2 logits for 3 classes: %v", err)
+	}
+	if _, err := Run(&fakeSession{batch: 2, k: 3, fail: true}, d, Options{}); err == nil || !strings.Contains(err.Error(), "boom") || !strings.Contains(err.Error(), "images 0..1") {
+		t.Errorf("failing session: %v", err)
+	}
+	other, _ := NewDataset("rgb", 3, 2, 2, 3, make([]byte, 12), []byte{0}, Normalize{})
+	if _, err := Run(&fakeSession{batch: 2, k: 3}, other, Options{}); err == nil || !strings.Contains(err.Error(), `input "input"`) {
+		t.Errorf("3-channel data on a 1-channel model: %v", err)
+	}
+	if _, err := Run(&fakeSession{batch: 2, k: 3}, d, Options{Output: 1}); err == nil {
+		t.Error("output 1 of 1: no error")
+	}
+}
+
+func ExampleMetrics() {
+	m := NewMetrics(3, 2)
+	m.Add([]float32{
+		3, 1, 0,
+		0, 2, 1,
+		1, 0, 2,
+		2, 0, 1,
+	}, []int64{0, 1, 2, 2})
+	top2, _ := m.TopKAccuracy(2)
+	fmt.Printf("top-1 %.2f top-2 %.2f recall %v\n", m.Accuracy(), top2, m.Recall())
+	fmt.Println("confusion", m.Confusion)
+	// Output:
+	// top-1 0.75 top-2 1.00 recall [1 1 0.5]
+	// confusion [[1 0 0] [0 1 0] [1 0 1]]
+}
