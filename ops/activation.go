@@ -580,7 +580,106 @@ func (k *clipKernel) Backward(dIn, dOut, in, out []*tensor.Tensor) error {
 	return nil
 }
 
+// ---- PRelu ----
+
+// preluKernel: y = x for x ≥ 0, slope·x for x < 0, the slope broadcast
+// (unidirectionally) to x, usually per channel [C 1 1].
+type preluKernel struct {
+	n *Node
+	p *bcastPlan // (x shape; x, slope)
+}
+
+func preluShape(n *Node, in []onnx.Value) ([]onnx.Value, error) {
+	if err := ewNeedInputs(n, in, 2, 2); err != nil {
+		return nil, err
+	}
+	if in[1].DType != in[0].DType {
+		return nil, n.Errorf("slope is %v, X is %v", in[1].DType, in[0].DType)
+	}
+	if b, err := BroadcastShapes(in[0].Shape, in[1].Shape); err != nil || !tensor.EqualShape(b, in[0].Shape) {
+		return nil, n.Errorf("slope %v does not broadcast to X %v", in[1].Shape, in[0].Shape)
+	}
+	return sameShape(n, in[:1])
+}
+
+func preluBind(n *Node, in, out []onnx.Value) (Kernel, error) {
+	if in[0].DType != tensor.Float32 {
+		return nil, n.Errorf("%v is not supported", in[0].DType)
+	}
+	p, err := newBcastPlan(in[0].Shape, in[0].Shape, in[1].Shape)
+	if err != nil {
+		return nil, n.Errorf("%v", err)
+	}
+	return &preluKernel{n: n, p: p}, nil
+}
+
+func (k *preluKernel) Forward(out, in []*tensor.Tensor) error {
+	if len(in) != 2 || len(out) != 1 {
+		return k.n.Errorf("want 2 inputs and 1 output")
+	}
+	if err := k.p.check(k.n, out[0], in[0], in[1]); err != nil {
+		return err
+	}
+	if in[0].DType != tensor.Float32 || in[1].DType != tensor.Float32 || out[0].DType != tensor.Float32 {
+		return k.n.Errorf("want float32 tensors")
+	}
+	p, y, x, a := k.p, out[0].F32(), in[0].F32(), in[1].F32()
+	p.rows(func(o int, off [bcastMax]int) {
+		yr, xr := y[o:o+p.row], x[o:o+p.row]
+		if p.rs[1] == 0 {
+			s := a[off[1]]
+			for j, v := range xr {
+				yr[j] = max(v, 0) + s*min(v, 0)
+			}
+			return
+		}
+		ar := a[off[1] : off[1]+p.row]
+		for j, v := range xr {
+			yr[j] = max(v, 0) + ar[j]*min(v, 0)
+		}
+	})
+	return nil
+}
+
+// Backward: dx += dy·(x > 0 ? 1 : slope), dslope += dy·x where x < 0,
+// summed over the axes the slope was broadcast along.
+func (k *preluKernel) Backward(dIn, dOut, in, out []*tensor.Tensor) error {
+	p, g, x, a := k.p, dOut[0].F32(), in[0].F32(), in[1].F32()
+	if dIn[0] != nil {
+		dx := dIn[0].F32()
+		p.rows(func(o int, off [bcastMax]int) {
+			for j := 0; j < p.row; j++ {
+				if x[o+j] > 0 {
+					dx[o+j] += g[o+j]
+				} else {
+					dx[o+j] += g[o+j] * a[off[1]+j*p.rs[1]]
+				}
+			}
+		})
+	}
+	if dIn[1] != nil {
+		da := dIn[1].F32()
+		p.rows(func(o int, off [bcastMax]int) {
+			for j := 0; j < p.row; j++ {
+				if x[o+j] < 0 {
+					da[off[1]+j*p.rs[1]] += g[o+j] * x[o+j]
+				}
+			}
+		})
+	}
+	return nil
+}
+
 func init() {
+	Register(&Op{
+		Type:  "PRelu",
+		Shape: preluShape,
+		Cost: func(n *Node, in, out []onnx.Value) Cost {
+			return Cost{OtherFLOPs: 2 * out[0].Elements(), SavedInputs: []int{0, 1}}
+		},
+		Kernel: preluBind,
+		Params: []int{1},
+	})
 	for i := range unaryDefs {
 		registerUnary(&unaryDefs[i])
 	}

@@ -118,6 +118,23 @@ func TestClip(t *testing.T) {
 	}
 }
 
+func TestPRelu(t *testing.T) {
+	x := tf32([]int{1, 2, 2}, -2, 3, -4, 5)
+	for _, tc := range []opTest{
+		{op: "PRelu", name: "per_channel", inputs: tt(x, tf32([]int{2, 1}, 0.5, 0.25)), want: tt(tf32([]int{1, 2, 2}, -1, 3, -1, 5))},
+		{op: "PRelu", name: "scalar", inputs: tt(x, tf32([]int{1}, 0.1)), want: tt(tf32([]int{1, 2, 2}, -0.2, 3, -0.4, 5))},
+		{op: "PRelu", name: "elementwise", inputs: tt(x, tf32([]int{1, 2, 2}, 1, 2, 3, 4)), want: tt(tf32([]int{1, 2, 2}, -2, 3, -12, 5))},
+		{op: "PRelu", name: "slope_too_big", inputs: tt(x, tf32([]int{2, 2, 2}, 1, 2, 3, 4, 5, 6, 7, 8)), err: "does not broadcast"},
+	} {
+		runOpTest(t, tc)
+	}
+	tc := opTest{op: "PRelu", inputs: tt(ewAway(trand(3, 2, 3, 4), 0.05, 0), trand(4, 3, 1))}
+	gradCheck(t, tc, 0, 2e-3)
+	gradCheck(t, tc, 1, 2e-3)
+	k, outs := ewBind(t, "PRelu", 16, tc.inputs...)
+	ewNoAllocs(t, "PRelu", k, outs, tc.inputs)
+}
+
 func TestUnaryBackward(t *testing.T) {
 	for _, d := range unaryDefs {
 		x := trand(7, 3, 7)
