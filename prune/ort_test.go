@@ -93,4 +93,3 @@ func TestOnnxruntimeRunsPruned(t *testing.T) {
 		})
 	}
 }
-
