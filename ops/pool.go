@@ -290,50 +290,141 @@ func (k *poolKernel) forwardPlanes(lo, hi int) {
 	hw, ohw := k.h*k.w, k.oh*k.ow
 	for p := lo; p < hi; p++ {
 		x, y := k.x[p*hw:(p+1)*hw], k.y[p*ohw:(p+1)*ohw]
-		var idx []int64
-		if k.idx != nil {
-			idx = k.idx[p*ohw : (p+1)*ohw]
+		switch {
+		case k.idx != nil:
+			k.maxPlaneIndices(p, x, y, k.idx[p*ohw:(p+1)*ohw])
+		case k.kind == poolMax:
+			k.maxPlane(x, y)
+		default:
+			k.avgPlane(x, y)
 		}
-		for oh := 0; oh < k.oh; oh++ {
-			h0 := oh*k.sh - k.pt
-			khLo, khHi := k.hLo[oh], k.hHi[oh]
-			yr := y[oh*k.ow : (oh+1)*k.ow]
-			for ow := range yr {
-				w0 := ow*k.sw - k.pl
-				kwLo, kwHi := k.wLo[ow], k.wHi[ow]
-				if k.kind == poolMax {
-					m, at := float32(math.Inf(-1)), -1
-					for t := khLo; t < khHi; t++ {
-						ih := h0 + t*k.dh
-						row := x[ih*k.w:]
-						for u := kwLo; u < kwHi; u++ {
-							if v := row[w0+u*k.dw]; v > m || at < 0 {
-								m, at = v, ih*k.w+w0+u*k.dw
-							}
-						}
-					}
-					yr[ow] = m
-					if idx != nil {
-						idx[oh*k.ow+ow] = k.flatIndex(p, at)
-					}
-					continue
-				}
-				var s float32
-				for t := khLo; t < khHi; t++ {
-					row := x[(h0+t*k.dh)*k.w:]
-					for u := kwLo; u < kwHi; u++ {
-						s += row[w0+u*k.dw]
-					}
-				}
-				cnt := (khHi - khLo) * (kwHi - kwLo)
-				if k.includePad {
-					cnt = k.hCnt[oh] * k.wCnt[ow]
-				}
-				if cnt > 0 {
-					s /= float32(cnt)
-				}
-				yr[ow] = s
+	}
+}
+
+// maxPlane is MaxPool of one plane without indices. Max is separable: for
+// each output row it first takes the element-wise max of the window's input
+// rows (a tight loop over W), then the max along each window's columns. The
+// taps of output (oh, ow) inside X are rows hLo[oh]..hHi[oh] and columns
+// wLo[ow]..wHi[ow].
+func (k *poolKernel) maxPlane(x, y []float32) {
+	w, ow, sh, sw, dh, dw, pt, pl := k.w, k.ow, k.sh, k.sw, k.dh, k.dw, k.pt, k.pl
+	if w > maxPoolRow {
+		k.maxPlaneDirect(x, y)
+		return
+	}
+	var buf [maxPoolRow]float32
+	tmp := buf[:w]
+	wLo, wHi := k.wLo[:ow], k.wHi[:ow]
+	ninf := float32(math.Inf(-1))
+	for oh := 0; oh < k.oh; oh++ {
+		h0 := oh*sh - pt
+		khLo, khHi := k.hLo[oh], k.hHi[oh]
+		yr := y[oh*ow : (oh+1)*ow]
+		if khLo >= khHi {
+			for j := range yr {
+				yr[j] = ninf
 			}
+			continue
+		}
+		copy(tmp, x[(h0+khLo*dh)*w:][:w])
+		for t := khLo + 1; t < khHi; t++ {
+			r := x[(h0+t*dh)*w:][:w]
+			for i, v := range r {
+				tmp[i] = max(tmp[i], v)
+			}
+		}
+		for j := range yr {
+			lo, hi := wLo[j], wHi[j]
+			m := ninf
+			base := j*sw - pl + lo*dw
+			switch {
+			case hi-lo == 3 && dw == 1:
+				t := tmp[base : base+3]
+				m = max(t[0], t[1], t[2])
+			case hi-lo == 2 && dw == 1:
+				t := tmp[base : base+2]
+				m = max(t[0], t[1])
+			default:
+				for u := lo; u < hi; u++ {
+					m = max(m, tmp[base+(u-lo)*dw])
+				}
+			}
+			yr[j] = m
+		}
+	}
+}
+
+// maxPoolRow is the widest input row maxPlane keeps on its stack.
+const maxPoolRow = 1024
+
+// maxPlaneDirect is maxPlane for rows too wide for its stack buffer.
+func (k *poolKernel) maxPlaneDirect(x, y []float32) {
+	for oh := 0; oh < k.oh; oh++ {
+		h0 := oh*k.sh - k.pt
+		for ow := 0; ow < k.ow; ow++ {
+			w0 := ow*k.sw - k.pl
+			m := float32(math.Inf(-1))
+			for t := k.hLo[oh]; t < k.hHi[oh]; t++ {
+				row := x[(h0+t*k.dh)*k.w:]
+				for u := k.wLo[ow]; u < k.wHi[ow]; u++ {
+					m = max(m, row[w0+u*k.dw])
+				}
+			}
+			y[oh*k.ow+ow] = m
+		}
+	}
+}
+
+// maxPlaneIndices is MaxPool of one plane with its Indices output.
+func (k *poolKernel) maxPlaneIndices(p int, x, y []float32, idx []int64) {
+	for oh := 0; oh < k.oh; oh++ {
+		h0 := oh*k.sh - k.pt
+		for ow := 0; ow < k.ow; ow++ {
+			w0 := ow*k.sw - k.pl
+			m, at := float32(math.Inf(-1)), -1
+			for t := k.hLo[oh]; t < k.hHi[oh]; t++ {
+				ih := h0 + t*k.dh
+				for u := k.wLo[ow]; u < k.wHi[ow]; u++ {
+					if v := x[ih*k.w+w0+u*k.dw]; v > m || at < 0 {
+						m, at = v, ih*k.w+w0+u*k.dw
+					}
+				}
+			}
+			y[oh*k.ow+ow] = m
+			idx[oh*k.ow+ow] = k.flatIndex(p, at)
+		}
+	}
+}
+
+// avgPlane is AveragePool of one plane.
+func (k *poolKernel) avgPlane(x, y []float32) {
+	w, ow, sh, sw, dh, dw, pt, pl := k.w, k.ow, k.sh, k.sw, k.dh, k.dw, k.pt, k.pl
+	wLo, wHi, wCnt := k.wLo[:ow], k.wHi[:ow], k.wCnt[:ow]
+	for oh := 0; oh < k.oh; oh++ {
+		h0 := oh*sh - pt
+		khLo, khHi := k.hLo[oh], k.hHi[oh]
+		yr := y[oh*ow : (oh+1)*ow]
+		for j := range yr {
+			lo, hi := wLo[j], wHi[j]
+			var s float32
+			if lo < hi {
+				base := j*sw - pl + lo*dw
+				n := (hi-lo-1)*dw + 1
+				for t := khLo; t < khHi; t++ {
+					row := x[(h0+t*dh)*w+base:][:n]
+					for i := 0; i < n; i += dw {
+						s += row[i]
+					}
+				}
+			}
+			cnt := (khHi - khLo) * (hi - lo)
+			if k.includePad {
+				cnt = k.hCnt[oh] * wCnt[j]
+			}
+			if cnt > 0 {
+				s /= float32(cnt)
+			}
+			yr[j] = s
 		}
 	}
 }
