@@ -115,11 +115,11 @@ func TestSoftmaxNoAllocs(t *testing.T) {
 }
 
 func BenchmarkSoftmax(b *testing.B) {
-	x := trand(1, 256, 1000)
-	k, outs := ewBind(b, "Softmax", 13, x)
+	ins := tt(trand(1, 256, 1000))
+	k, outs := ewBind(b, "Softmax", 13, ins...)
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := k.Forward(outs, tt(x)); err != nil {
+		if err := k.Forward(outs, ins); err != nil {
 			b.Fatal(err)
 		}
 	}
