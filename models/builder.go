@@ -542,6 +542,10 @@ func (b *Builder) Dropout(name, x string, p float32) string {
 		if v == nil {
 			return b.fail("Dropout: unknown input %q", x)
 		}
+		if b.opts.Opset < 12 { // the ratio became an input in opset 12
+			_, y := b.node("Dropout", []string{x}, v.shape, attrFloat("ratio", p))
+			return y
+		}
 		_, ratio := b.node("Constant", nil, nil, attrTensor("value", scalarF32(p)))
 		_, y := b.node("Dropout", []string{x, ratio}, v.shape)
 		return y

@@ -165,3 +165,32 @@ func TestONNXRuntime(t *testing.T) {
 		})
 	}
 }
+
+// TestOpsets runs models written for the oldest, the default and the newest
+// opset in onnxruntime (Clip and Dropout change form at opsets 11 and 12).
+func TestOpsets(t *testing.T) {
+	lib, err := ort.FindLibrary("")
+	if err != nil {
+		bt.Missing(t, err.Error())
+	}
+	for _, opset := range []int{models.MinOpset, 12, models.DefaultOpset, 17, models.MaxOpset} {
+		for _, arch := range []string{"mobilenet_v2", "resnet20"} {
+			m, info, err := models.Build(arch, models.Options{Opset: opset, Dropout: true, Input: []int{3, 32, 32}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := ort.Backend{Library: lib}.Compile(m, runtime.Options{Batch: 1})
+			if err != nil {
+				t.Fatalf("%s opset %d: %v", arch, opset, err)
+			}
+			out, err := s.Run(map[string]*tensor.Tensor{"input": randomInput(1, 1, info.Input)})
+			s.Close()
+			if err != nil {
+				t.Fatalf("%s opset %d: %v", arch, opset, err)
+			}
+			if !slices.Equal(out[0].Shape, []int{1, info.Classes}) {
+				t.Errorf("%s opset %d: logits %v", arch, opset, out[0].Shape)
+			}
+		}
+	}
+}
