@@ -1,6 +1,7 @@
 package evaluate
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/onnxprune/onnxprune/tensor"
@@ -218,3 +219,48 @@ func (it *Batches) Next() bool {
 
 // Batch is the current batch.
 func (it *Batches) Batch() Batch { return it.batch }
+
+// WithNorm returns d (sharing its bytes) with another normalization.
+func (d *Dataset) WithNorm(n Normalize) (*Dataset, error) {
+	if err := n.check(d.C); err != nil {
+		return nil, fmt.Errorf("%w (%s)", err, d.Name)
+	}
+	e := *d
+	e.Norm, e.table = n, n.table(d.C)
+	return &e, nil
+}
+
+// ErrUnknownDataset is wrapped by Load's error for a name it does not know.
+var ErrUnknownDataset = errors.New("unknown data set")
+
+// Datasets are the names Load knows.
+var Datasets = []string{"mnist", "cifar10"}
+
+// Load reads a data set by name ("mnist" or "cifar10") and split ("test"
+// or "train") from dir ("" for MNIST means MNISTDir()). A normalization
+// with only Mean or only Std set takes 0.5 for the other; an empty one
+// means the data set's default (0.5 and 0.5).
+func Load(name, dir, split string, norm Normalize) (*Dataset, error) {
+	if norm.Mean != nil || norm.Std != nil {
+		if norm.Mean == nil {
+			norm.Mean = []float32{0.5}
+		}
+		if norm.Std == nil {
+			norm.Std = []float32{0.5}
+		}
+	}
+	switch name {
+	case "mnist":
+		d, err := LoadMNIST(dir, split)
+		if err != nil || norm.Mean == nil {
+			return d, err
+		}
+		return d.WithNorm(norm)
+	case "cifar10", "cifar-10":
+		if dir == "" {
+			return nil, errors.New("evaluate: CIFAR-10 needs the folder of its binary version (data_batch_1.bin .., test_batch.bin)")
+		}
+		return LoadCIFAR10(dir, split, norm)
+	}
+	return nil, fmt.Errorf("evaluate: %w %q: want one of %v", ErrUnknownDataset, name, Datasets)
+}

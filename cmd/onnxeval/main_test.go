@@ -1,0 +1,185 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/onnxprune/onnxprune/internal/cli"
+	"github.com/onnxprune/onnxprune/runtime/ort"
+)
+
+func sharedDir(t testing.TB) string {
+	t.Helper()
+	dir, err := filepath.Abs("../../../shared")
+	if err == nil {
+		if _, err = os.Stat(dir); err == nil {
+			return dir
+		}
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("../shared is missing (CI=true): %v", err)
+	}
+	t.Skipf("../shared is absent: %v", err)
+	return ""
+}
+
+func fixture(t *testing.T, name, file string) string {
+	return filepath.Join(sharedDir(t), "fixtures", name, file)
+}
+
+func runCmd(args ...string) (int, string) {
+	var out bytes.Buffer
+	fs, run := newCommand(&out)
+	code := cli.Run(fs, args, run)
+	return code, out.String()
+}
+
+func TestUsageErrors(t *testing.T) {
+	model := "model.onnx"
+	for _, args := range [][]string{
+		{},
+		{model, model},
+		{"--dataset", "imagenet", model},
+		{"--batch", "0", model},
+		{"--split", "validation", model},
+		{"--limit", "-1", model},
+		{"--backend", "tpu", model},
+		{"--backend", "go", "--device", "cuda", model},
+		{"--dataset", "cifar10", model},
+		{"--min-accuracy", "2", model},
+		{"--no-such-flag", model},
+	} {
+		if code, _ := runCmd(args...); code != cli.ExitUsage {
+			t.Errorf("onnxeval %v: exit %d, want %d", args, code, cli.ExitUsage)
+		}
+	}
+	if code, _ := runCmd("--help"); code != cli.ExitOK {
+		t.Errorf("--help: exit %d", code)
+	}
+	if code, _ := runCmd(filepath.Join(t.TempDir(), "missing.onnx")); code != cli.ExitFailure {
+		t.Errorf("missing model: exit %d, want 1", code)
+	}
+}
+
+type metaJSON struct {
+	TestCorrect int     `json:"test_correct"`
+	Confusion   [][]int `json:"confusion_matrix"`
+}
+
+func readMeta(t *testing.T, name string) metaJSON {
+	b, err := os.ReadFile(fixture(t, name, "meta.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m metaJSON
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+type outJSON struct {
+	Model     string    `json:"model"`
+	Backend   string    `json:"backend"`
+	Split     string    `json:"split"`
+	Dataset   string    `json:"dataset"`
+	Samples   int       `json:"samples"`
+	Correct   int       `json:"correct"`
+	Accuracy  float64   `json:"accuracy"`
+	Loss      float64   `json:"loss"`
+	Recall    []float64 `json:"per_class_recall"`
+	Confusion [][]int   `json:"confusion_matrix"`
+}
+
+// mnist_cnn on the full MNIST test set gives PyTorch's 9857 correct and
+// its confusion matrix, on the Go engine and, where the library is there,
+// onnxruntime.
+func TestMNISTCNNFullTestSet(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the 10000-image test set")
+	}
+	meta := readMeta(t, "mnist_cnn")
+	model := fixture(t, "mnist_cnn", "model.onnx")
+	backends := []string{"go"}
+	if _, err := ort.FindLibrary(""); err == nil {
+		backends = append(backends, "ort")
+	} else if os.Getenv("CI") == "true" {
+		t.Errorf("no onnxruntime under CI=true: %v", err)
+	}
+	for _, b := range backends {
+		code, out := runCmd("--backend", b, "--json", model)
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", b, code, out)
+		}
+		var r outJSON
+		if err := json.Unmarshal([]byte(out), &r); err != nil {
+			t.Fatalf("%s: %v: %s", b, err, out)
+		}
+		if r.Backend != b || r.Split != "test" || r.Dataset != "mnist-test" || r.Samples != 10000 || r.Correct != meta.TestCorrect || r.Accuracy != 0.9857 || len(r.Recall) != 10 {
+			t.Errorf("%s: %+v", b, r)
+		}
+		if fmt.Sprint(r.Confusion) != fmt.Sprint(meta.Confusion) {
+			t.Errorf("%s: confusion %v, PyTorch %v", b, r.Confusion, meta.Confusion)
+		}
+	}
+	code, out := runCmd("--limit", "1000", "--batch", "100", model)
+	if code != 0 || !strings.Contains(out, "data      mnist-test: 1000 images of 1x28x28") || !strings.Contains(out, "confusion matrix (rows = true class") {
+		t.Errorf("text output (exit %d):\n%s", code, out)
+	}
+	if code, _ := runCmd("--min-accuracy", "0.99", model); code != cli.ExitFailure {
+		t.Errorf("--min-accuracy 0.99 on a 98.57%% model: exit %d, want 1", code)
+	}
+}
+
+// A CIFAR-10 folder written here (CIFAR cannot be downloaded) through the
+// tutorial CNN: it runs, counts every image, and names the classes.
+func TestCIFAR10SmallFolder(t *testing.T) {
+	model := fixture(t, "tutorial_cnn_cifar", "model.onnx")
+	dir := t.TempDir()
+	var b []byte
+	for k := range 37 {
+		b = append(b, byte(k%10))
+		for i := range 3072 {
+			b = append(b, byte(k*31+i))
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "test_batch.bin"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out := runCmd("--dataset", "cifar10", "--data", dir, "--batch", "8", "--mean", "0.4914,0.4822,0.4465", "--std", "0.247,0.2435,0.2616", "--json", model)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, out)
+	}
+	var r outJSON
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	for _, row := range r.Confusion {
+		for _, v := range row {
+			total += v
+		}
+	}
+	if r.Samples != 37 || r.Dataset != "cifar10-test" || total != 37 || len(r.Confusion) != 10 {
+		t.Errorf("%+v", r)
+	}
+	code, out = runCmd("--dataset", "cifar10", "--data", dir, model)
+	if code != 0 || !strings.Contains(out, "3 cat") {
+		t.Errorf("text output (exit %d):\n%s", code, out)
+	}
+	if code, _ := runCmd("--dataset", "cifar10", "--data", dir, "--mean", "0.5,0.5", model); code != cli.ExitFailure {
+		t.Errorf("2 means for 3 channels: exit %d, want 1", code)
+	}
+	if code, _ := runCmd("--dataset", "cifar10", "--data", dir, "--split", "train", model); code != cli.ExitFailure {
+		t.Errorf("no train files: exit %d, want 1", code)
+	}
+	// An MNIST model on CIFAR images: a clear error, exit 1.
+	if code, _ := runCmd("--dataset", "cifar10", "--data", dir, fixture(t, "mnist_cnn", "model.onnx")); code != cli.ExitFailure {
+		t.Errorf("MNIST model on CIFAR-10: exit %d, want 1", code)
+	}
+}
