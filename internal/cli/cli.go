@@ -35,10 +35,16 @@ func Usagef(format string, args ...any) error { return &UsageError{Msg: fmt.Spri
 func NewFlagSet(name, synopsis string) *pflag.FlagSet {
 	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
 	fs.SortFlags = false
-	fs.Usage = func() {
-		fmt.Fprintf(os.Stderr, "%s\n\nFlags:\n%s", synopsis, fs.FlagUsages())
-	}
+	usages[fs] = synopsis
+	fs.Usage = func() {} // Run prints the help once, to stdout, on --help
 	return fs
+}
+
+var usages = map[*pflag.FlagSet]string{}
+
+// PrintUsage writes the synopsis and the flags of fs.
+func PrintUsage(w io.Writer, fs *pflag.FlagSet) {
+	fmt.Fprintf(w, "%s\n\nFlags:\n%s", usages[fs], fs.FlagUsages())
 }
 
 // Run parses args with fs, calls run, prints any error as "name: error" on
@@ -47,9 +53,7 @@ func Run(fs *pflag.FlagSet, args []string, run func(args []string) error) int {
 	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
-			fs.SetOutput(os.Stdout)
-			fmt.Fprintf(os.Stdout, "")
-			fs.Usage()
+			PrintUsage(os.Stdout, fs)
 			return ExitOK
 		}
 		fmt.Fprintf(os.Stderr, "%s: %v\nRun '%s --help' for usage.\n", fs.Name(), err, fs.Name())
