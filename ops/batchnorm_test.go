@@ -66,6 +66,20 @@ func TestBatchNormBatchStats(t *testing.T) {
 	if a := testing.AllocsPerRun(5, func() { k.Forward(outs, tc.inputs) }); a != 0 {
 		t.Errorf("Forward allocates %v times per run", a)
 	}
+	dIn := []*tensor.Tensor{tensor.New(tensor.Float32, 2, 1, 1, 2), tensor.New(tensor.Float32, 1), tensor.New(tensor.Float32, 1), nil, nil}
+	bw := k.(Backwarder)
+	if a := testing.AllocsPerRun(5, func() { bw.Backward(dIn, outs, tc.inputs, outs) }); a != 0 {
+		t.Errorf("Backward allocates %v times per run", a)
+	}
+}
+
+func TestLayerNormalizationNoAllocs(t *testing.T) {
+	tc := opTest{op: "LayerNormalization", opset: 17, inputs: []*tensor.Tensor{trand(1, 4, 6), trand(2, 6), trand(3, 6)}, want: make([]*tensor.Tensor, 3)}
+	k, outs := bindForTest(t, tc)
+	k.Forward(outs, tc.inputs)
+	if a := testing.AllocsPerRun(5, func() { k.Forward(outs, tc.inputs) }); a != 0 {
+		t.Errorf("Forward allocates %v times per run", a)
+	}
 }
 
 // bnPositive is a [C] tensor of seeded values in [0.5, 1.5) (variances).
