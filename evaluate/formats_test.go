@@ -313,3 +313,53 @@ func TestNormalizeRoundsLikeTorch(t *testing.T) {
 		}
 	}
 }
+
+func TestLoadByName(t *testing.T) {
+	dir := t.TempDir()
+	writeMNIST(t, dir, "t10k", []byte{0, 255, 51, 0, 0, 0}, []byte{3}, true)
+	d, err := Load("mnist", dir, "test", Normalize{Mean: []float32{0.1307}, Std: []float32{0.3081}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := make([]float32, 6)
+	d.Fill(x, nil, 0, 1)
+	if want := (float32(51)/255 - float32(0.1307)) / float32(0.3081); x[2] != want {
+		t.Errorf("x[2] = %v, want %v", x[2], want)
+	}
+	if d, err = Load("mnist", dir, "test", Normalize{Std: []float32{1}}); err != nil || d.Norm.Mean[0] != 0.5 {
+		t.Errorf("std only: %v, mean %v", err, d.Norm.Mean)
+	}
+	if _, err := Load("imagenet", dir, "test", Normalize{}); !errors.Is(err, ErrUnknownDataset) {
+		t.Errorf("imagenet: %v", err)
+	}
+	if _, err := Load("cifar10", "", "test", Normalize{}); err == nil {
+		t.Error("cifar10 without a folder: no error")
+	}
+}
+
+// FuzzReadIDX: no input panics, and what is accepted is self-consistent.
+func FuzzReadIDX(f *testing.F) {
+	good := idxBytes([]uint32{2, 3}, []byte{1, 2, 3, 4, 5, 6})
+	f.Add(good)
+	f.Add(gz(good))
+	f.Add(idxBytes([]uint32{1}, []byte{9}))
+	f.Add(gz(idxBytes([]uint32{1 << 20, 1 << 10}, nil)))
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p := filepath.Join(dir, "f")
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		idx, err := ReadIDX(p)
+		if err != nil {
+			return
+		}
+		n := 1
+		for _, d := range idx.Dims {
+			n *= d
+		}
+		if n != len(idx.Data) {
+			t.Fatalf("dims %v but %d bytes", idx.Dims, len(idx.Data))
+		}
+	})
+}
