@@ -7,27 +7,14 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/onnxprune/onnxprune/internal/testshared"
+
 	"github.com/onnxprune/onnxprune/onnx"
 	"github.com/onnxprune/onnxprune/runtime"
 	"github.com/onnxprune/onnxprune/runtime/tensorio"
 )
 
-// sharedDir returns ../shared (beside the repository), skipping the test
-// where it is absent, except under CI=true where its absence is a failure.
-func sharedDir(t testing.TB) string {
-	t.Helper()
-	dir, err := filepath.Abs("../../shared")
-	if err == nil {
-		if _, err = os.Stat(dir); err == nil {
-			return dir
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("../shared is missing (CI=true): %v", err)
-	}
-	t.Skipf("../shared is absent: %v", err)
-	return ""
-}
+func sharedDir(t testing.TB) string { return testshared.Dir(t) }
 
 // mnistMeta is the part of a fixture's meta.json about MNIST accuracy.
 type mnistMeta struct {

@@ -6,25 +6,14 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/onnxprune/onnxprune/internal/testshared"
+
 	"github.com/onnxprune/onnxprune/memory"
 	"github.com/onnxprune/onnxprune/onnx"
 	"github.com/onnxprune/onnxprune/tensor"
 )
 
-func sharedDir(t testing.TB) string {
-	t.Helper()
-	dir, err := filepath.Abs("../../shared")
-	if err == nil {
-		if _, err = os.Stat(dir); err == nil {
-			return dir
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("../shared is missing (CI=true): %v", err)
-	}
-	t.Skipf("../shared is absent: %v", err)
-	return ""
-}
+func sharedDir(t testing.TB) string { return testshared.Dir(t) }
 
 type meta struct {
 	OnnxParams  int64 `json:"onnx_params"`

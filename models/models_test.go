@@ -7,9 +7,10 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"testing"
+
+	"github.com/onnxprune/onnxprune/internal/testshared"
 
 	"google.golang.org/protobuf/proto"
 
@@ -19,20 +20,7 @@ import (
 	"github.com/onnxprune/onnxprune/ops"
 )
 
-// sharedDir returns the repository's ../shared folder. It skips the test when
-// the folder is absent, and fails it instead when CI=true.
-func sharedDir(t testing.TB) string {
-	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	dir := filepath.Join(filepath.Dir(file), "..", "..", "shared")
-	if _, err := os.Stat(dir); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("shared test data missing: %v (CI=true)", err)
-		}
-		t.Skipf("shared test data missing: %v", err)
-	}
-	return dir
-}
+func sharedDir(t testing.TB) string { return testshared.Dir(t) }
 
 // wantParams are torchvision's num_params (sum of p.numel() over
 // model.parameters()), from the issue, the fixtures' meta.json and

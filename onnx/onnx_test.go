@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/onnxprune/onnxprune/internal/testshared"
+
 	"google.golang.org/protobuf/proto"
 
 	"github.com/onnxprune/onnxprune/onnx"
@@ -15,22 +17,7 @@ import (
 	"github.com/onnxprune/onnxprune/tensor"
 )
 
-// sharedDir returns ../shared (beside the repository), skipping the test where
-// it is absent, except under CI=true where its absence is a failure.
-func sharedDir(t testing.TB) string {
-	t.Helper()
-	dir, err := filepath.Abs("../../shared")
-	if err == nil {
-		if _, err = os.Stat(dir); err == nil {
-			return dir
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("../shared is missing (CI=true): %v", err)
-	}
-	t.Skipf("../shared is absent: %v", err)
-	return ""
-}
+func sharedDir(t testing.TB) string { return testshared.Dir(t) }
 
 // allModels lists every .onnx file under the fixtures and node tests.
 func allModels(t testing.TB) []string {

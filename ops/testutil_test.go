@@ -12,32 +12,17 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/onnxprune/onnxprune/internal/testshared"
 
 	"github.com/onnxprune/onnxprune/onnx"
 	"github.com/onnxprune/onnxprune/onnx/onnxpb"
 	"github.com/onnxprune/onnxprune/tensor"
 )
 
-// sharedDir returns the repository's ../shared folder (PyTorch fixtures and
-// ONNX conformance tests). It skips the test when the folder is absent, and
-// fails it instead when CI=true.
-func sharedDir(t testing.TB) string {
-	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	dir := filepath.Join(filepath.Dir(file), "..", "..", "shared")
-	if _, err := os.Stat(dir); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("shared test data missing: %v (CI=true)", err)
-		}
-		t.Skipf("shared test data missing: %v", err)
-	}
-	return dir
-}
+func sharedDir(t testing.TB) string { return testshared.Dir(t) }
 
 // opTest is one row of an operator table test.
 type opTest struct {

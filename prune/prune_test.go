@@ -9,26 +9,13 @@ import (
 	"regexp"
 	"testing"
 
+	"github.com/onnxprune/onnxprune/internal/testshared"
+
 	"github.com/onnxprune/onnxprune/onnx"
 	"github.com/onnxprune/onnxprune/prune"
 )
 
-// sharedDir returns ../shared (read-only fixtures), skipping the test when it
-// is absent, except under CI=true where its absence is a failure.
-func sharedDir(t testing.TB) string {
-	t.Helper()
-	dir, err := filepath.Abs("../../shared")
-	if err == nil {
-		if _, err = os.Stat(dir); err == nil {
-			return dir
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("../shared is missing (CI=true): %v", err)
-	}
-	t.Skipf("../shared is absent: %v", err)
-	return ""
-}
+func sharedDir(t testing.TB) string { return testshared.Dir(t) }
 
 type pruningJSON struct {
 	OnnxInitializer map[string]string `json:"onnx_initializer"`

@@ -9,24 +9,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/onnxprune/onnxprune/internal/testshared"
+
 	"github.com/onnxprune/onnxprune/internal/cli"
 	"github.com/onnxprune/onnxprune/runtime/ort"
 )
 
-func sharedDir(t testing.TB) string {
-	t.Helper()
-	dir, err := filepath.Abs("../../../shared")
-	if err == nil {
-		if _, err = os.Stat(dir); err == nil {
-			return dir
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("../shared is missing (CI=true): %v", err)
-	}
-	t.Skipf("../shared is absent: %v", err)
-	return ""
-}
+func sharedDir(t testing.TB) string { return testshared.Dir(t) }
 
 func fixture(t *testing.T, name, file string) string {
 	return filepath.Join(sharedDir(t), "fixtures", name, file)

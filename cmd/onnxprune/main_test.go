@@ -7,25 +7,14 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/onnxprune/onnxprune/internal/testshared"
+
 	"github.com/onnxprune/onnxprune/internal/cli"
 	"github.com/onnxprune/onnxprune/onnx"
 	"github.com/onnxprune/onnxprune/prune"
 )
 
-func sharedDir(t testing.TB) string {
-	t.Helper()
-	dir, err := filepath.Abs("../../../shared")
-	if err == nil {
-		if _, err = os.Stat(dir); err == nil {
-			return dir
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("../shared is missing (CI=true): %v", err)
-	}
-	t.Skipf("../shared is absent: %v", err)
-	return ""
-}
+func sharedDir(t testing.TB) string { return testshared.Dir(t) }
 
 // setup copies mnist_cnn into a temporary folder.
 func setup(t *testing.T) string {

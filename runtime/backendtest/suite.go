@@ -2,9 +2,10 @@ package backendtest
 
 import (
 	"errors"
-	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/onnxprune/onnxprune/internal/testshared"
 
 	"github.com/onnxprune/onnxprune/onnx"
 	"github.com/onnxprune/onnxprune/onnx/onnxpb"
@@ -16,38 +17,10 @@ import (
 // SharedDir returns the project's read-only shared folder (../shared from
 // the repository root); it skips the test when the folder is absent and
 // fails it when CI=true.
-func SharedDir(t testing.TB) string {
-	t.Helper()
-	if dir := os.Getenv("ONNXPRUNE_SHARED"); dir != "" {
-		return dir
-	}
-	wd, err := os.Getwd()
-	if err == nil {
-		for d := wd; ; d = filepath.Dir(d) {
-			if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-				s := filepath.Join(d, "..", "shared")
-				if _, err := os.Stat(filepath.Join(s, "fixtures")); err == nil {
-					return s
-				}
-				break
-			}
-			if filepath.Dir(d) == d {
-				break
-			}
-		}
-	}
-	Missing(t, "../shared (the fixtures) is absent")
-	return ""
-}
+func SharedDir(t testing.TB) string { t.Helper(); return testshared.Dir(t) }
 
 // Missing skips the test with the reason, or fails it when CI=true.
-func Missing(t testing.TB, why string) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s (CI=true: required)", why)
-	}
-	t.Skip(why)
-}
+func Missing(t testing.TB, why string) { t.Helper(); testshared.Missing(t, why) }
 
 // Fixture is a reference model and its test data.
 type Fixture struct {
