@@ -5,6 +5,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/onnxprune/onnxprune/internal/cli"
@@ -22,7 +23,9 @@ statistics), MACs, per-layer activations, their sum and liveness peak, and the
 peak memory of a training step, for a batch size and a dtype. Weights are not
 decoded, so large models are read in a fraction of the time of a full load.`
 
-func main() {
+func main() { os.Exit(run(os.Args[1:], os.Stdout)) }
+
+func run(argv []string, stdout io.Writer) int {
 	fs := cli.NewFlagSet("onnxmem", synopsis)
 	batch := fs.IntP("batch", "b", 1, "batch size for the symbolic batch dimension")
 	dtype := fs.String("dtype", "float32", "dtype of parameters and activations: float32, float16, bfloat16 or int8")
@@ -32,7 +35,7 @@ func main() {
 	asJSON := fs.Bool("json", false, "print the whole report as JSON")
 	asCSV := fs.Bool("csv", false, "print the layers as CSV")
 	asMD := fs.Bool("markdown", false, "print the report as Markdown tables")
-	os.Exit(cli.Run(fs, os.Args[1:], func(args []string) error {
+	return cli.Run(fs, argv, func(args []string) error {
 		if len(args) != 1 {
 			return cli.Usagef("want one model file, got %d arguments", len(args))
 		}
@@ -64,18 +67,18 @@ func main() {
 		}
 		switch {
 		case *asJSON:
-			enc := json.NewEncoder(os.Stdout)
+			enc := json.NewEncoder(stdout)
 			enc.SetIndent("", "  ")
 			return enc.Encode(r)
 		case *asCSV:
-			return r.WriteCSV(os.Stdout, layers)
+			return r.WriteCSV(stdout, layers)
 		case *asMD:
-			return r.WriteMarkdown(os.Stdout, layers)
+			return r.WriteMarkdown(stdout, layers)
 		}
 		title := fmt.Sprintf("%d largest layers by %s:", len(layers), key)
 		if key == memory.ByOrder {
 			title = "layers:"
 		}
-		return r.WriteText(os.Stdout, layers, title)
-	}))
+		return r.WriteText(stdout, layers, title)
+	})
 }
