@@ -12,6 +12,9 @@ var impl blas.Float32 = gonum.Implementation{}
 
 const backend = "gonum"
 
+// splitGemm is false: gonum's Sgemm is parallel by itself.
+const splitGemm = false
+
 // setBLASThreads is a no-op: gonum's Sgemm sizes its parallelism from
 // GOMAXPROCS.
 func setBLASThreads(n int) {}

@@ -34,7 +34,9 @@
 // tag purego, or CGO_ENABLED=0, selects gonum's pure-Go BLAS instead and
 // needs no C library. Backend reports which. The kernels' own loops (im2col,
 // col2im, depthwise) run on a pool of Threads() goroutines, GOMAXPROCS by
-// default; SetThreads lowers that and OpenBLAS's thread count together.
+// default, and so does Sgemm: OpenBLAS runs single-threaded (its idle
+// threads spin-wait and took the cores from the Go loops) and Sgemm splits
+// large products across the goroutines itself. SetThreads lowers the count.
 //
 // # Memory
 //

@@ -81,3 +81,33 @@ func TestBackend(t *testing.T) {
 		t.Fatalf("Backend() = %q", b)
 	}
 }
+
+// TestSgemmSplitMatchesNaive: the split Sgemm (pieces of C's rows or
+// columns on the worker goroutines) equals the reference, for odd sizes and
+// every transpose, whatever the machine's core count.
+func TestSgemmSplitMatchesNaive(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, sz := range [][3]int{{70, 33, 19}, {33, 70, 19}, {16, 200, 5}, {129, 17, 40}} {
+		m, n, k := sz[0], sz[1], sz[2]
+		for _, tr := range [][2]bool{{false, false}, {false, true}, {true, false}, {true, true}} {
+			tA, tB := tr[0], tr[1]
+			for _, parts := range []int{2, 3} {
+				rowsA, colsA := m, k
+				if tA {
+					rowsA, colsA = k, m
+				}
+				rowsB, colsB := k, n
+				if tB {
+					rowsB, colsB = n, k
+				}
+				lda, ldb, ldc := colsA+1, colsB+2, n+1
+				a, b := randSlice(rng, rowsA*lda), randSlice(rng, rowsB*ldb)
+				c := randSlice(rng, m*ldc)
+				want := append([]float32(nil), c...)
+				sgemmSplit(parts, tA, tB, m, n, k, 0.5, a, lda, b, ldb, 0.25, c, ldc)
+				SgemmNaive(tA, tB, m, n, k, 0.5, a, lda, b, ldb, 0.25, want, ldc)
+				checkClose(t, fmt.Sprintf("%dx%dx%d tA=%v tB=%v parts=%d", m, n, k, tA, tB, parts), c, want, 1e-5)
+			}
+		}
+	}
+}
