@@ -2,7 +2,7 @@
 GO ?= go
 FUZZTIME ?= 20s
 
-.PHONY: all build test test-short fuzz vet demo setup purego bench generate
+.PHONY: all build test test-short fuzz vet demo setup bench generate
 
 all: build
 
@@ -23,7 +23,7 @@ test: vet
 	$(GO) test -count=1 -timeout 40m ./...
 	$(GO) build -tags purego ./...
 	$(GO) test -count=1 -tags purego ./kernels/...
-	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./onnx
+	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) -fuzzminimizetime 50x ./onnx
 
 test-short:
 	$(GO) test -short ./...
@@ -33,3 +33,7 @@ bench:
 
 generate:
 	$(GO) generate ./onnx/onnxpb
+
+# The README's main command: every tool, end to end, on real models and MNIST.
+demo:
+	scripts/demo.sh
