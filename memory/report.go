@@ -187,7 +187,12 @@ func Analyze(m *onnx.Model, opts Options) (*Report, error) {
 	params := make([]int64, len(g.Nodes))
 	buffers := make([]int64, len(g.Nodes))
 	inits := make([][]string, len(g.Nodes))
-	for _, tp := range g.Proto.GetInitializer() {
+	weights := g.Proto.GetInitializer()
+	for _, st := range g.Proto.GetSparseInitializer() {
+		// A sparse initializer counts its dense elements, zeros included.
+		weights = append(weights, &onnxpb.TensorProto{Name: onnx.SparseName(st), DataType: st.GetValues().GetDataType(), Dims: st.Dims})
+	}
+	for _, tp := range weights {
 		if !tensor.DType(tp.GetDataType()).IsFloat() {
 			continue
 		}

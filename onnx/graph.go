@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/onnxprune/onnxprune/onnx/onnxpb"
+	"github.com/onnxprune/onnxprune/tensor"
 )
 
 // Graph is a read-only view of a GraphProto: who produces and who consumes each
@@ -20,8 +21,10 @@ type Graph struct {
 	// Consumers maps a value name to the indices in Nodes of the nodes reading it,
 	// in order, a node once per input slot that reads it.
 	Consumers map[string][]int
-	// Initializers by name.
+	// Initializers by name. A sparse initializer maps to nil here and to its
+	// SparseTensorProto in Sparse.
 	Initializers map[string]*onnxpb.TensorProto
+	Sparse       map[string]*onnxpb.SparseTensorProto
 	// Inputs are the graph inputs that are not initializers.
 	Inputs []*onnxpb.ValueInfoProto
 	// Outputs are the graph outputs.
@@ -68,6 +71,7 @@ func NewGraph(g *onnxpb.GraphProto) (*Graph, error) {
 		Producer:     map[string]int{},
 		Consumers:    map[string][]int{},
 		Initializers: map[string]*onnxpb.TensorProto{},
+		Sparse:       map[string]*onnxpb.SparseTensorProto{},
 		ValueInfo:    map[string]*onnxpb.ValueInfoProto{},
 		Opsets:       map[string]int{},
 	}
@@ -76,7 +80,8 @@ func NewGraph(g *onnxpb.GraphProto) (*Graph, error) {
 	}
 	for _, st := range g.SparseInitializer {
 		if st.GetValues() != nil {
-			v.Initializers[st.GetValues().GetName()] = nil // known value, dense form built on demand
+			v.Initializers[SparseName(st)] = nil // known value, dense form built on demand
+			v.Sparse[SparseName(st)] = st
 		}
 	}
 	available := map[string]bool{"": true}
@@ -192,6 +197,18 @@ func NewGraph(g *onnxpb.GraphProto) (*Graph, error) {
 		}
 	}
 	return v, nil
+}
+
+// InitializerTensor decodes an initializer, dense or sparse.
+func (g *Graph) InitializerTensor(name string) (*tensor.Tensor, error) {
+	if st, ok := g.Sparse[name]; ok {
+		return DecodeSparseTensor(st)
+	}
+	tp, ok := g.Initializers[name]
+	if !ok || tp == nil {
+		return nil, fmt.Errorf("onnx: no initializer %q", name)
+	}
+	return DecodeTensor(tp)
 }
 
 // IsInitializer reports whether a value is an initializer (a constant weight).

@@ -72,6 +72,12 @@ func InferShapes(g *Graph, ops OpSet, opts InferOptions) (*Shapes, error) {
 	s := &Shapes{Values: map[string]Value{}}
 	for name, tp := range g.Initializers {
 		if tp == nil {
+			st := g.Sparse[name]
+			shape, err := tensorShape(&onnxpb.TensorProto{Name: name, Dims: st.Dims})
+			if err != nil {
+				return nil, err
+			}
+			s.Values[name] = Value{DType: tensor.DType(st.GetValues().GetDataType()), Shape: shape, Known: true, Initializer: true}
 			continue
 		}
 		shape, err := tensorShape(tp)

@@ -90,6 +90,12 @@ func TestOnnxruntimeRunsPruned(t *testing.T) {
 			if r := maxRel(got, want); r > 1e-5 {
 				t.Errorf("onnxruntime vs Go engine: max relative error %.3g", r)
 			}
+			if tc.sparse {
+				// The Go engine reads the sparse initializers itself.
+				if r := maxRel(run(t, m, in.T), want); r > 1e-6 {
+					t.Errorf("Go engine, sparse vs dense: max relative error %.3g", r)
+				}
+			}
 		})
 	}
 }

@@ -73,7 +73,7 @@ func Apply(m *onnx.Model, opts Options) (*Report, error) {
 		return nil, fmt.Errorf("prune: model has no graph")
 	}
 	if len(m.Graph().SparseInitializer) > 0 {
-		if err := densifySparse(m.Graph()); err != nil {
+		if err := m.Densify(); err != nil {
 			return nil, err
 		}
 	}

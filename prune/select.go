@@ -5,7 +5,6 @@ import (
 	"regexp"
 
 	"github.com/onnxprune/onnxprune/onnx"
-	"github.com/onnxprune/onnxprune/onnx/onnxpb"
 	"github.com/onnxprune/onnxprune/tensor"
 )
 
@@ -97,48 +96,4 @@ func matchAny(rs []*regexp.Regexp, t Target) bool {
 		}
 	}
 	return false
-}
-
-// densifySparse turns graph.sparse_initializer entries into dense
-// initializers so that they can be pruned (again) and read.
-func densifySparse(gp *onnxpb.GraphProto) error {
-	for _, st := range gp.SparseInitializer {
-		vals, idx := st.GetValues(), st.GetIndices()
-		if vals == nil || idx == nil {
-			return fmt.Errorf("prune: sparse initializer without values or indices")
-		}
-		name := vals.GetName()
-		dims := make([]int, len(st.Dims))
-		n := 1
-		for i, d := range st.Dims {
-			if d < 0 || (d > 0 && n > (1<<40)/int(d)) {
-				return fmt.Errorf("prune: sparse initializer %q: bad dims %v", name, st.Dims)
-			}
-			dims[i] = int(d)
-			n *= int(d)
-		}
-		v, err := onnx.DecodeTensor(vals)
-		if err != nil {
-			return fmt.Errorf("prune: sparse initializer %q: %w", name, err)
-		}
-		ix, err := onnx.DecodeTensor(idx)
-		if err != nil {
-			return fmt.Errorf("prune: sparse initializer %q: %w", name, err)
-		}
-		vf, ok1 := v.Data.([]float32)
-		ii, ok2 := ix.Data.([]int64)
-		if !ok1 || !ok2 || len(ix.Shape) != 1 || len(ii) != len(vf) {
-			return fmt.Errorf("prune: sparse initializer %q: only float32 values with 1-D int64 linear indices are read", name)
-		}
-		dense := make([]float32, n)
-		for k, p := range ii {
-			if p < 0 || p >= int64(n) {
-				return fmt.Errorf("prune: sparse initializer %q: index %d outside %v", name, p, dims)
-			}
-			dense[p] = vf[k]
-		}
-		gp.Initializer = append(gp.Initializer, onnx.EncodeTensor(&tensor.Tensor{DType: tensor.Float32, Shape: dims, Data: dense}, name))
-	}
-	gp.SparseInitializer = nil
-	return nil
 }

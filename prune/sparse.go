@@ -1,8 +1,6 @@
 package prune
 
 import (
-	"fmt"
-
 	"github.com/onnxprune/onnxprune/onnx"
 	"github.com/onnxprune/onnxprune/onnx/onnxpb"
 	"github.com/onnxprune/onnxprune/tensor"
@@ -60,12 +58,4 @@ func StoreSparse(m *onnx.Model, names []string) ([]string, error) {
 		m.Proto.IrVersion = 6 // sparse_initializer needs IR version 6
 	}
 	return moved, nil
-}
-
-// Densify turns the model's sparse initializers back into dense ones.
-func Densify(m *onnx.Model) error {
-	if err := densifySparse(m.Graph()); err != nil {
-		return fmt.Errorf("%w", err)
-	}
-	return nil
 }

@@ -168,15 +168,11 @@ func (p *Program) bindConstants() error {
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		tp := g.Initializers[name]
-		if tp == nil {
-			return &onnx.UnsupportedError{What: "initializers", Names: []string{fmt.Sprintf("%q is sparse", name)}}
-		}
 		if v := p.Shapes.Values[name]; v.Const != nil {
 			p.values[name] = v.Const
 			continue
 		}
-		t, err := onnx.DecodeTensor(tp)
+		t, err := g.InitializerTensor(name) // dense or sparse
 		if err != nil {
 			return fmt.Errorf("runtime: initializer %q: %w", name, err)
 		}

@@ -11,7 +11,6 @@ import (
 
 	"github.com/onnxprune/onnxprune/internal/cli"
 	"github.com/onnxprune/onnxprune/onnx"
-	"github.com/onnxprune/onnxprune/prune"
 )
 
 func sharedDir(t testing.TB) string { return testshared.Dir(t) }
@@ -149,7 +148,7 @@ func TestSparseFormat(t *testing.T) {
 	if len(ms.Graph().SparseInitializer) == 0 {
 		t.Fatal("no sparse initializer written")
 	}
-	if err := prune.Densify(ms); err != nil {
+	if err := ms.Densify(); err != nil {
 		t.Fatal(err)
 	}
 	for _, tp := range md.Graph().Initializer {
