@@ -164,6 +164,9 @@ func New(m *onnx.Model, opts Options) (*Session, error) {
 			return nil, fmt.Errorf("train: the model has no output %q", opts.Output)
 		}
 	}
+	if err := checkUnfused(p); err != nil {
+		return nil, err
+	}
 	if err := s.findParams(); err != nil {
 		return nil, err
 	}
@@ -178,6 +181,30 @@ func New(m *onnx.Model, opts Options) (*Session, error) {
 	s.findBN()
 	s.SetTraining(true)
 	return s, nil
+}
+
+// checkUnfused makes sure the program runs every node of the graph on its
+// own, one step per node (or folds it): backward runs one Backward per
+// node, so a step that fused two nodes (say a Conv with its Relu) would
+// silently differentiate the wrong function.
+func checkUnfused(p *runtime.Program) error {
+	covered := make([]int, len(p.Graph.Nodes))
+	for _, i := range p.Live.Folded {
+		covered[i]++
+	}
+	for k := range p.Steps {
+		st := &p.Steps[k]
+		if st.Index < 0 || st.Index >= len(covered) || st.Node.GetOpType() != p.Graph.Nodes[st.Index].GetOpType() {
+			return fmt.Errorf("train: step %d does not run one node of the graph", k)
+		}
+		covered[st.Index]++
+	}
+	for i, c := range covered {
+		if c != 1 {
+			return fmt.Errorf("train: the engine runs %s %d times (fused with another node?); training needs every node as its own step", onnx.NodeName(p.Graph.Nodes[i], i), c)
+		}
+	}
+	return nil
 }
 
 // findParams collects the initializers in the operators' parameter slots.
