@@ -137,6 +137,9 @@ const foldLimit = 4096
 
 func (f inferrer) InferShapes(np *onnxpb.NodeProto, opset int, in []onnx.Value) ([]onnx.Value, error) {
 	n := NewNode(np, opset)
+	if err := checkArity(n); err != nil {
+		return nil, err
+	}
 	outs, err := f.op.Shape(n, in)
 	if err != nil {
 		return nil, err
