@@ -97,3 +97,75 @@ func TestBatchNormTrainingGradient(t *testing.T) {
 	}
 	t.Logf("%d entries of %d parameters: ‖g − fd‖/‖g‖ = %.3g (inference-mode control %.3g), max |g − fd| %.3g", checked, len(s.Params()), rel, relCtl, worst)
 }
+
+// TestBatchNormRunningStats: one training-mode Forward moves each running
+// statistic as torch.nn.BatchNorm2d(momentum=0.1) does, from the batch
+// statistics of the node's input computed here in float64 (the variance
+// unbiased), and WriteBack stores them in the model.
+func TestBatchNormRunningStats(t *testing.T) {
+	dir := fixture(t, "mnist_resnet8")
+	x := readTensor(t, filepath.Join(dir, "test_data_set_0", "input_0.pb"))
+	s, err := New(loadModel(t, filepath.Join(dir, "model_bn.onnx")), Options{Batch: x.Shape[0]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := s.Program.Graph
+	type bn struct {
+		in, mean, variance string
+		old                []float32
+		oldVar             []float32
+	}
+	var bns []bn
+	for _, n := range g.Nodes {
+		if n.GetOpType() == "BatchNormalization" {
+			b := bn{in: n.Input[0], mean: g.ResolveIdentity(n.Input[3]), variance: g.ResolveIdentity(n.Input[4])}
+			b.old = append([]float32(nil), s.Program.Value(b.mean).F32()...)
+			b.oldVar = append([]float32(nil), s.Program.Value(b.variance).F32()...)
+			bns = append(bns, b)
+		}
+	}
+	if len(bns) != 9 {
+		t.Fatalf("%d BatchNormalization nodes, want 9", len(bns))
+	}
+	if _, err := s.Forward(map[string]*tensor.Tensor{"input": x}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.WriteBack(); err != nil {
+		t.Fatal(err)
+	}
+	var worst float64
+	for _, b := range bns {
+		a := s.Program.Value(b.in)
+		n, c, sp := a.Shape[0], a.Shape[1], a.Len()/(a.Shape[0]*a.Shape[1])
+		rm, rv := s.Program.Value(b.mean).F32(), s.Program.Value(b.variance).F32()
+		saved, err := g.InitializerTensor(b.mean)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for ch := 0; ch < c; ch++ {
+			var sum, sq float64
+			for i := 0; i < n; i++ {
+				for _, v := range a.F32()[(i*c+ch)*sp:][:sp] {
+					sum += float64(v)
+				}
+			}
+			mu := sum / float64(n*sp)
+			for i := 0; i < n; i++ {
+				for _, v := range a.F32()[(i*c+ch)*sp:][:sp] {
+					sq += (float64(v) - mu) * (float64(v) - mu)
+				}
+			}
+			wantM := 0.9*float64(b.old[ch]) + 0.1*mu
+			wantV := 0.9*float64(b.oldVar[ch]) + 0.1*sq/float64(n*sp-1)
+			dm, dv := math.Abs(float64(rm[ch])-wantM), math.Abs(float64(rv[ch])-wantV)
+			if dm > 1e-5*(1+math.Abs(wantM)) || dv > 1e-5*(1+math.Abs(wantV)) {
+				t.Errorf("%s[%d]: running mean %g, variance %g; want %g, %g", b.mean, ch, rm[ch], rv[ch], wantM, wantV)
+			}
+			if saved.F32()[ch] != rm[ch] {
+				t.Errorf("%s[%d]: written back %g, want %g", b.mean, ch, saved.F32()[ch], rm[ch])
+			}
+			worst = math.Max(worst, math.Max(dm, dv))
+		}
+	}
+	t.Logf("running statistics of 9 nodes: max error %.3g", worst)
+}
