@@ -18,8 +18,14 @@
 // gradient is the sum over its users. The Param's Value is the engine's own
 // tensor, updated in place, so the next Forward sees the new weights.
 //
-// Errors: a model whose operators cannot run, a parameter that the engine
-// folds into a computed constant, an operator on the gradient path without a
+// In training mode (the default) kernels implementing ops.Trainer switch
+// over (BatchNormalization uses batch statistics, Dropout drops), and the
+// session moves the running statistics of inference-form BatchNormalization
+// nodes as torch does (momentum 1 − the ONNX momentum, unbiased variance).
+//
+// Errors: a model whose operators cannot run, a program that fuses nodes
+// into one step (backward needs each node's own kernel), a parameter that
+// the engine folds into a computed constant, an operator on the gradient path without a
 // backward pass, or inputs and labels of the wrong shape give errors that name
 // the node or tensor. Nothing here panics on input.
 package train
