@@ -96,6 +96,9 @@ func InferShapes(g *Graph, ops OpSet, opts InferOptions) (*Shapes, error) {
 	}
 	for _, in := range g.Inputs {
 		v, err := inputValue(in, batch, opts)
+		if err == nil {
+			err = checkSize(fmt.Sprintf("input %q", in.GetName()), v)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -137,6 +140,9 @@ func InferShapes(g *Graph, ops OpSet, opts InferOptions) (*Shapes, error) {
 			if o == "" || k >= len(outs) {
 				continue
 			}
+			if err := checkSize(fmt.Sprintf("value %q", o), outs[k]); err != nil {
+				return s, fmt.Errorf("%s: %w", NodeName(n, i), err)
+			}
 			s.Values[o] = outs[k]
 		}
 	}
@@ -175,6 +181,24 @@ func opsetFor(g *Graph, n *onnxpb.NodeProto) int {
 		return g.Opsets[d]
 	}
 	return g.Opsets[""]
+}
+
+// MaxValueBytes bounds the size of any one value of a graph (1 TiB): a
+// larger one, or one whose size overflows, comes from absurd dims.
+const MaxValueBytes = 1 << 40
+
+// checkSize refuses a known value with a negative dim, or whose size
+// overflows or passes MaxValueBytes.
+func checkSize(what string, v Value) error {
+	if !v.Known {
+		return nil
+	}
+	n := tensor.NumElements(v.Shape)
+	size := int64(max(v.DType.Size(), 1))
+	if n < 0 || int64(n) > MaxValueBytes/size {
+		return formatErr(what, "shape %v (%v) is absurd: more than %d bytes", v.Shape, v.DType, int64(MaxValueBytes))
+	}
+	return nil
 }
 
 // maxInputDim bounds a dimension read from a graph input declaration.
