@@ -73,6 +73,9 @@ type Liveness struct {
 	// Peak is LivenessPeak(Values), reached at step PeakStep.
 	Peak     int64
 	PeakStep int
+	// ConstBytes is the size of the constants computed at compile time (the
+	// outputs of Folded nodes that shape inference did not already compute).
+	ConstBytes int64
 }
 
 // randomOps are never folded into constants.
@@ -82,7 +85,9 @@ var randomOps = map[string]bool{
 }
 
 // PlanLiveness computes the schedule and lifetimes of g for the shapes s
-// (from onnx.InferShapes). Every activation's shape must be known.
+// (from onnx.InferShapes). Every activation's shape must be known. A graph
+// whose peak and computed constants pass DefaultMaxMemory is refused with an
+// error wrapping ErrMemory, before anything is allocated.
 func PlanLiveness(g *onnx.Graph, s *onnx.Shapes) (*Liveness, error) {
 	lv := &Liveness{Const: map[string]bool{}}
 	for name := range g.Initializers {
@@ -148,7 +153,17 @@ func PlanLiveness(g *onnx.Graph, s *onnx.Shapes) (*Liveness, error) {
 			lv.Values[k].LastUse = end
 		}
 	}
+	for _, i := range lv.Folded {
+		for _, o := range g.Nodes[i].Output {
+			if v := s.Values[o]; o != "" && v.Const == nil && v.Known {
+				lv.ConstBytes += v.Bytes()
+			}
+		}
+	}
 	lv.Peak, lv.PeakStep = LivenessPeak(lv.Values)
+	if err := lv.CheckMemory(DefaultMaxMemory()); err != nil {
+		return nil, err
+	}
 	return lv, nil
 }
 
