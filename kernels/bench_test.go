@@ -76,3 +76,9 @@ func BenchmarkConvBackward3x3Resnet64ch56Batch1(b *testing.B) {
 func BenchmarkDepthwiseBackward3x3Mobilenet144ch56Stride1(b *testing.B) {
 	benchmarkConv(b, conv(1, 144, 56, 144, 3, 1, 144), true)
 }
+func BenchmarkConv5x5MNISTConv1Batch256(b *testing.B) {
+	benchmarkConv(b, ConvParams{N: 256, C: 1, H: 28, W: 28, K: 6, KH: 5, KW: 5, OH: 24, OW: 24, StrideH: 1, StrideW: 1, DilationH: 1, DilationW: 1, Group: 1}, false)
+}
+func BenchmarkConv5x5MNISTConv2Batch256(b *testing.B) {
+	benchmarkConv(b, ConvParams{N: 256, C: 6, H: 12, W: 12, K: 16, KH: 5, KW: 5, OH: 8, OW: 8, StrideH: 1, StrideW: 1, DilationH: 1, DilationW: 1, Group: 1}, false)
+}

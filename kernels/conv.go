@@ -80,7 +80,7 @@ func (p ConvParams) WorkspaceSize() int {
 	case p.pointwise():
 		return 0
 	}
-	return p.colLen()
+	return max(p.imageParts(Threads()), 1) * p.colLen()
 }
 
 // Workspace is reusable scratch memory for the convolution kernels, so that
@@ -91,10 +91,11 @@ type Workspace struct {
 	buf []float32
 	wg  sync.WaitGroup
 
-	im2col im2colTask
-	col2im col2imTask
-	dwFwd  dwForwardTask
-	dwBwd  dwBackwardTask
+	im2col  im2colTask
+	col2im  col2imTask
+	convFwd convImageTask
+	dwFwd   dwForwardTask
+	dwBwd   dwBackwardTask
 }
 
 // Reserve grows w to hold at least n float32s.
@@ -131,16 +132,25 @@ func checkLen(name string, s []float32, want int, optional bool) {
 }
 
 // ConvForward computes out = conv(in, weight) + bias as ConvParams defines
-// (bias may be nil). It overwrites out. General convolutions lower each
-// image and group to im2col followed by one Sgemm,
+// (bias may be nil). It overwrites out. It is ConvForwardAct with no
+// activation.
+func ConvForward(out, in, weight, bias []float32, p ConvParams, ws *Workspace) {
+	ConvForwardAct(out, in, weight, bias, p, Activation{}, ws)
+}
+
+// ConvForwardAct computes out = act(conv(in, weight) + bias), the bias and
+// the activation applied in one pass over each finished piece of the
+// output. General convolutions lower each image and group to im2col
+// followed by one product,
 //
 //	out[n, g] (K/G × OH·OW) = weight[g] (K/G × C/G·KH·KW) · col (C/G·KH·KW × OH·OW),
 //
 // 1×1 stride-1 unpadded convolutions use the input as col directly, and
-// depthwise convolutions (Group == C) use a direct kernel. im2col and the
-// depthwise kernel run in parallel across Threads() goroutines; Sgemm is
-// parallel inside the BLAS. ws may be nil.
-func ConvForward(out, in, weight, bias []float32, p ConvParams, ws *Workspace) {
+// depthwise convolutions (Group == C) use a direct kernel. With at least
+// Threads() images, the images run in parallel, each with its own col and a
+// single-threaded product; otherwise (batch 1) im2col and the product are
+// each split across the threads. ws may be nil.
+func ConvForwardAct(out, in, weight, bias []float32, p ConvParams, act Activation, ws *Workspace) {
 	mustValidate(p)
 	checkLen("out", out, p.OutLen(), false)
 	checkLen("in", in, p.InLen(), false)
@@ -151,32 +161,82 @@ func ConvForward(out, in, weight, bias []float32, p ConvParams, ws *Workspace) {
 		defer wsPool.Put(ws)
 	}
 	if p.depthwise() {
-		depthwiseForward(out, in, weight, bias, p, ws)
+		depthwiseForward(out, in, weight, bias, act, p, ws)
+		return
+	}
+	colLen := 0
+	if !p.pointwise() {
+		colLen = p.colLen()
+	}
+	if parts := p.imageParts(Threads()); parts > 1 {
+		t := &ws.convFwd
+		*t = convImageTask{out: out, in: in, weight: weight, bias: bias, act: act, p: p,
+			colLen: colLen, scratch: ws.floats(parts * colLen)}
+		parallelRun(parts, p.N, t, &ws.wg)
+		*t = convImageTask{}
 		return
 	}
 	cg, kg := p.C/p.Group, p.K/p.Group
 	ckk, ohw, hw := cg*p.KH*p.KW, p.OH*p.OW, p.H*p.W
-	var col []float32
-	if !p.pointwise() {
-		col = ws.floats(p.colLen())
-	}
+	col := ws.floats(colLen)
 	for n := 0; n < p.N; n++ {
 		for g := 0; g < p.Group; g++ {
 			img := in[(n*p.C+g*cg)*hw:][:cg*hw]
-			o := out[(n*p.K+g*kg)*ohw:][:kg*ohw]
 			b := img
-			if col != nil {
+			if colLen > 0 {
 				im2colParallel(col, img, p, ws)
 				b = col
 			}
-			var beta float32
+			var bg []float32
 			if bias != nil {
-				for k := 0; k < kg; k++ {
-					fill(o[k*ohw:(k+1)*ohw], bias[g*kg+k])
-				}
-				beta = 1
+				bg = bias[g*kg : (g+1)*kg]
 			}
-			Sgemm(false, false, kg, ohw, ckk, 1, weight[g*kg*ckk:][:kg*ckk], ckk, b, ohw, beta, o, ohw)
+			sgemmEpi(kg, ohw, ckk, weight[g*kg*ckk:][:kg*ckk], ckk, b, ohw, out[(n*p.K+g*kg)*ohw:][:kg*ohw], ohw, bg, act)
+		}
+	}
+}
+
+// imageParts is the number of parallel pieces, each a run of whole images,
+// that ConvForwardAct splits a batch into with threads threads: 1 (images
+// in turn, each split inside) when the batch is smaller than threads.
+func (p ConvParams) imageParts(threads int) int {
+	if threads > 1 && p.N >= threads {
+		return threads
+	}
+	return 1
+}
+
+// convImageTask runs images [lo, hi), with its own col scratch and
+// single-threaded products.
+type convImageTask struct {
+	out, in, weight, bias []float32
+	act                   Activation
+	p                     ConvParams
+	colLen                int
+	scratch               []float32
+}
+
+func (t *convImageTask) run(part, lo, hi int) {
+	p := &t.p
+	cg, kg := p.C/p.Group, p.K/p.Group
+	ckk, ohw, hw := cg*p.KH*p.KW, p.OH*p.OW, p.H*p.W
+	col := t.scratch[part*t.colLen:][:t.colLen]
+	for n := lo; n < hi; n++ {
+		for g := 0; g < p.Group; g++ {
+			img := t.in[(n*p.C+g*cg)*hw:][:cg*hw]
+			b := img
+			if t.colLen > 0 {
+				im2colRows(col, img, 0, ckk, p)
+				b = col
+			}
+			var bg []float32
+			if t.bias != nil {
+				bg = t.bias[g*kg : (g+1)*kg]
+			}
+			o := t.out[(n*p.K+g*kg)*ohw:][:kg*ohw]
+			beta, bg := prefillBias(o, ohw, kg, ohw, bg, t.act)
+			sgemm1(false, false, kg, ohw, ckk, 1, t.weight[g*kg*ckk:][:kg*ckk], ckk, b, ohw, beta, o, ohw)
+			epilogue(o, ohw, 0, kg, ohw, bg, t.act)
 		}
 	}
 }

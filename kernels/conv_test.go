@@ -3,6 +3,7 @@ package kernels
 import (
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 )
 
@@ -233,6 +234,47 @@ func TestConvForwardSteadyStateAllocs(t *testing.T) {
 			ConvBackward(dIn, dW, dB, out, in, w, p, ws)
 		}); n != 0 {
 			t.Errorf("%s: %v allocations per run", tc.name, n)
+		}
+	}
+}
+
+// TestConvForwardActMatchesNaive runs every plan of ConvForwardAct (one
+// image at a time, blocks of images side by side, blocks in parallel, the
+// product split) with each activation against the reference followed by a
+// plain clamp.
+func TestConvForwardActMatchesNaive(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
+	defer SetThreads(0)
+	rng := rand.New(rand.NewPCG(7, 8))
+	cases := append([]struct {
+		name string
+		p    ConvParams
+	}{
+		{"batch7/5x5", ConvParams{N: 7, C: 2, H: 12, W: 12, K: 6, KH: 5, KW: 5, OH: 8, OW: 8, StrideH: 1, StrideW: 1, DilationH: 1, DilationW: 1, Group: 1}},
+		{"batch9/3x3/pad", ConvParams{N: 9, C: 3, H: 6, W: 5, K: 20, KH: 3, KW: 3, OH: 6, OW: 5, StrideH: 1, StrideW: 1, PadTop: 1, PadLeft: 1, DilationH: 1, DilationW: 1, Group: 1}},
+		{"batch5/1x1", ConvParams{N: 5, C: 16, H: 4, W: 4, K: 40, KH: 1, KW: 1, OH: 4, OW: 4, StrideH: 1, StrideW: 1, DilationH: 1, DilationW: 1, Group: 1}},
+		{"batch4/groups", ConvParams{N: 4, C: 4, H: 6, W: 6, K: 6, KH: 3, KW: 3, OH: 4, OW: 4, StrideH: 1, StrideW: 1, DilationH: 1, DilationW: 1, Group: 2}},
+		{"batch1/wide", ConvParams{N: 1, C: 4, H: 40, W: 40, K: 48, KH: 3, KW: 3, OH: 40, OW: 40, StrideH: 1, StrideW: 1, PadTop: 1, PadLeft: 1, DilationH: 1, DilationW: 1, Group: 1}},
+		{"batch3/tall", ConvParams{N: 3, C: 16, H: 7, W: 7, K: 200, KH: 3, KW: 3, OH: 7, OW: 7, StrideH: 1, StrideW: 1, PadTop: 1, PadLeft: 1, DilationH: 1, DilationW: 1, Group: 1}},
+	}, convCases...)
+	acts := []Activation{{}, Relu(), Clamp(-0.3, 0.5)}
+	for _, threads := range []int{1, 2, 3} {
+		SetThreads(threads)
+		ws := new(Workspace)
+		for _, tc := range cases {
+			for ai, act := range acts {
+				p := tc.p
+				in, w, b := randSlice(rng, p.InLen()), randSlice(rng, p.WeightLen()), randSlice(rng, p.K)
+				got, want := randSlice(rng, p.OutLen()), make([]float32, p.OutLen())
+				ConvForwardAct(got, in, w, b, p, act, ws)
+				ConvForwardNaive(want, in, w, b, p)
+				if act.On {
+					for i, v := range want {
+						want[i] = min(max(v, act.Min), act.Max)
+					}
+				}
+				checkClose(t, fmt.Sprintf("%s/threads=%d/act=%d", tc.name, threads, ai), got, want, 1e-5)
+			}
 		}
 	}
 }

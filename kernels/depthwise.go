@@ -131,6 +131,7 @@ func addPhases(plane, q []float32, hq, wq int, p *ConvParams) {
 // dwForwardTask computes output planes [lo, hi) of N·K.
 type dwForwardTask struct {
 	out, in, weight, bias []float32
+	act                   Activation
 	p                     ConvParams
 	scratch               []float32
 }
@@ -166,17 +167,17 @@ func (t *dwForwardTask) run(part, lo, hi int) {
 		}
 		o := t.out[nk*ohw : (nk+1)*ohw]
 		for oh := 0; oh < p.OH; oh++ {
-			copy(o[oh*p.OW:(oh+1)*p.OW], s[oh*wq:])
+			copyBiasAct(o[oh*p.OW:(oh+1)*p.OW], s[oh*wq:], 0, t.act)
 		}
 	}
 }
 
-// depthwiseForward is ConvForward for Group == C.
-func depthwiseForward(out, in, weight, bias []float32, p ConvParams, ws *Workspace) {
+// depthwiseForward is ConvForwardAct for Group == C.
+func depthwiseForward(out, in, weight, bias []float32, act Activation, p ConvParams, ws *Workspace) {
 	planes := p.N * p.K
 	parts := parallelParts(planes, minChunk/(p.OH*p.OW*p.KH*p.KW))
 	t := &ws.dwFwd
-	*t = dwForwardTask{out: out, in: in, weight: weight, bias: bias, p: p, scratch: ws.floats(parts * p.dwPartLen())}
+	*t = dwForwardTask{out: out, in: in, weight: weight, bias: bias, act: act, p: p, scratch: ws.floats(parts * p.dwPartLen())}
 	parallelRun(parts, planes, t, &ws.wg)
 	*t = dwForwardTask{}
 }

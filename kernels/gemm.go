@@ -102,6 +102,10 @@ type gemmTask struct {
 	a, b, c        []float32
 	lda, ldb, ldc  int
 	byRows         bool
+	// bias (per row of C, or nil) and act are applied to each finished
+	// piece (see epilogue).
+	bias []float32
+	act  Activation
 }
 
 // gemmJob is a gemmTask with its WaitGroup, pooled so Sgemm allocates nothing.
@@ -125,6 +129,7 @@ func (t *gemmTask) run(_, lo, hi int) {
 			off = lo
 		}
 		sgemm1(t.transA, t.transB, hi-lo, t.n, t.k, t.alpha, t.a[off:], t.lda, t.b, t.ldb, t.beta, t.c[lo*t.ldc:], t.ldc)
+		epilogue(t.c[lo*t.ldc:], t.ldc, lo, hi-lo, t.n, t.bias, t.act)
 		return
 	}
 	off := lo
@@ -132,6 +137,7 @@ func (t *gemmTask) run(_, lo, hi int) {
 		off = lo * t.ldb
 	}
 	sgemm1(t.transA, t.transB, t.m, hi-lo, t.k, t.alpha, t.a, t.lda, t.b[off:], t.ldb, t.beta, t.c[lo:], t.ldc)
+	epilogue(t.c[lo:], t.ldc, 0, t.m, hi-lo, t.bias, t.act)
 }
 
 // gemmJobs is a free list of jobs (not a sync.Pool, which the GC empties:
@@ -166,6 +172,29 @@ func sgemmSplit(parts int, transA, transB bool, m, n, k int, alpha float32, a []
 	j := getGemmJob()
 	j.t = gemmTask{transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, beta: beta,
 		a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc, byRows: m > n}
+	units := (max(m, n) + gemmAlign - 1) / gemmAlign
+	parallelRun(min(parts, units), units, &j.t, &j.wg)
+	j.t = gemmTask{}
+	putGemmJob(j)
+}
+
+// sgemmEpi computes C = A·B (m×k times k×n, row-major) and then, on each
+// piece as it is finished, C[i, :] = act(C[i, :] + bias[i]) (bias may be
+// nil). It splits like Sgemm. It must not be called from a task body.
+func sgemmEpi(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, bias []float32, act Activation) {
+	beta, bias := prefillBias(c, ldc, m, n, bias, act)
+	parts := 1
+	if splitGemm {
+		parts = gemmParts(m, n, k, Threads())
+	}
+	if parts <= 1 {
+		sgemm1(false, false, m, n, k, 1, a, lda, b, ldb, beta, c, ldc)
+		epilogue(c, ldc, 0, m, n, bias, act)
+		return
+	}
+	j := getGemmJob()
+	j.t = gemmTask{m: m, n: n, k: k, alpha: 1, beta: beta, a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc,
+		byRows: m > n, bias: bias, act: act}
 	units := (max(m, n) + gemmAlign - 1) / gemmAlign
 	parallelRun(min(parts, units), units, &j.t, &j.wg)
 	j.t = gemmTask{}

@@ -14,26 +14,39 @@ func validRange(off, s, size, outSize int) (lo, hi int) {
 
 // im2colRow fills row (c, kh, kw) of an im2col matrix: dst[oh·OW + ow] =
 // src[ih, iw] (src one H×W channel plane), zero where (ih, iw) is padding.
+// Short rows (small images) are copied by an inline loop: a memmove call
+// and two clears per output row cost more than moving a few floats.
 func im2colRow(dst, src []float32, kh, kw int, p *ConvParams) {
 	ow, w := p.OW, p.W
 	off := kw*p.DilationW - p.PadLeft
 	lo, hi := validRange(off, p.StrideW, w, ow)
 	sw := p.StrideW
-	for oh := 0; oh < p.OH; oh++ {
+	ih := kh*p.DilationH - p.PadTop
+	for oh := 0; oh < p.OH; oh, ih = oh+1, ih+p.StrideH {
 		d := dst[oh*ow : oh*ow+ow]
-		ih := oh*p.StrideH - p.PadTop + kh*p.DilationH
-		if ih < 0 || ih >= p.H {
+		if uint(ih) >= uint(p.H) {
 			clear(d)
 			continue
 		}
 		row := src[ih*w : ih*w+w]
-		clear(d[:lo])
-		clear(d[hi:])
-		if sw == 1 {
-			copy(d[lo:hi], row[lo+off:])
+		if lo > 0 {
+			clear(d[:lo])
+		}
+		if hi < ow {
+			clear(d[hi:])
+		}
+		if sw != 1 {
+			gather(d[lo:hi], row[min(lo*sw+off, len(row)):], sw)
 			continue
 		}
-		gather(d[lo:hi], row[min(lo*sw+off, len(row)):], sw)
+		if n := hi - lo; n > 16 {
+			copy(d[lo:hi], row[lo+off:])
+		} else if n > 0 {
+			dd, s := d[lo:hi], row[lo+off:lo+off+n]
+			for i := range dd {
+				dd[i] = s[i]
+			}
+		}
 	}
 }
 
@@ -95,12 +108,15 @@ type im2colTask struct {
 	p        ConvParams
 }
 
-func (t *im2colTask) run(_, lo, hi int) {
-	p := &t.p
+func (t *im2colTask) run(_, lo, hi int) { im2colRows(t.col, t.img, lo, hi, &t.p) }
+
+// im2colRows fills rows [lo, hi) of the im2col matrix col of the image img
+// (whose first C/Group channels it reads).
+func im2colRows(col, img []float32, lo, hi int, p *ConvParams) {
 	kk, ohw, hw := p.KH*p.KW, p.OH*p.OW, p.H*p.W
 	for r := lo; r < hi; r++ {
 		c, khw := r/kk, r%kk
-		im2colRow(t.col[r*ohw:(r+1)*ohw], t.img[c*hw:(c+1)*hw], khw/p.KW, khw%p.KW, p)
+		im2colRow(col[r*ohw:(r+1)*ohw], img[c*hw:(c+1)*hw], khw/p.KW, khw%p.KW, p)
 	}
 }
 

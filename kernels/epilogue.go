@@ -1,0 +1,86 @@
+package kernels
+
+import "math"
+
+// Activation is an element-wise clamp to [Min, Max] that a forward kernel
+// applies in the same pass that adds the bias, so that a Conv followed by a
+// Relu or a ReLU6 (Clip 0, 6) costs one pass over the output, not three:
+//
+//	out = min(max(out + bias, Min), Max)
+//
+// (Max when Min > Max, as ONNX's Clip specifies; NaN stays NaN, as Go's
+// min and max builtins and ops' Relu and Clip have it). The zero value, On
+// false, is no activation.
+type Activation struct {
+	On       bool
+	Min, Max float32
+}
+
+// Relu is the Activation max(x, 0).
+func Relu() Activation { return Activation{On: true, Min: 0, Max: float32(math.Inf(1))} }
+
+// Clamp is the Activation min(max(x, lo), hi) (ONNX Clip; ReLU6 is Clamp(0, 6)).
+func Clamp(lo, hi float32) Activation { return Activation{On: true, Min: lo, Max: hi} }
+
+// biasAct sets s[i] = act(s[i] + b).
+func biasAct(s []float32, b float32, act Activation) {
+	switch {
+	case act.On:
+		lo, hi := act.Min, act.Max
+		for i, v := range s {
+			s[i] = min(max(v+b, lo), hi)
+		}
+	case b != 0:
+		for i := range s {
+			s[i] += b
+		}
+	}
+}
+
+// copyBiasAct sets d[i] = act(s[i] + b) for i < len(d).
+func copyBiasAct(d, s []float32, b float32, act Activation) {
+	s = s[:len(d)]
+	switch {
+	case act.On:
+		lo, hi := act.Min, act.Max
+		for i, v := range s {
+			d[i] = min(max(v+b, lo), hi)
+		}
+	case b != 0:
+		for i, v := range s {
+			d[i] = v + b
+		}
+	default:
+		copy(d, s)
+	}
+}
+
+// epilogue applies bias (one value per row, nil for none) and act to the
+// rows×cols block of c with row stride ldc whose first row is row r0.
+func epilogue(c []float32, ldc, r0, rows, cols int, bias []float32, act Activation) {
+	if bias == nil && !act.On {
+		return
+	}
+	for i := 0; i < rows; i++ {
+		var b float32
+		if bias != nil {
+			b = bias[r0+i]
+		}
+		biasAct(c[i*ldc:i*ldc+cols], b, act)
+	}
+}
+
+// prefillBias prepares a product C = A·B + bias whose epilogue has no
+// activation: it fills each row of the m×n block of c with its bias (a
+// memmove-speed pass, cheaper than adding afterwards) and returns beta 1
+// and no bias left for the epilogue. With an activation, or no bias, it
+// returns beta 0 and bias unchanged.
+func prefillBias(c []float32, ldc, m, n int, bias []float32, act Activation) (beta float32, rest []float32) {
+	if bias == nil || act.On {
+		return 0, bias
+	}
+	for i := 0; i < m; i++ {
+		fill(c[i*ldc:i*ldc+n], bias[i])
+	}
+	return 1, nil
+}
