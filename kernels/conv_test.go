@@ -257,7 +257,7 @@ func TestConvForwardActMatchesNaive(t *testing.T) {
 		{"batch1/wide", ConvParams{N: 1, C: 4, H: 40, W: 40, K: 48, KH: 3, KW: 3, OH: 40, OW: 40, StrideH: 1, StrideW: 1, PadTop: 1, PadLeft: 1, DilationH: 1, DilationW: 1, Group: 1}},
 		{"batch3/tall", ConvParams{N: 3, C: 16, H: 7, W: 7, K: 200, KH: 3, KW: 3, OH: 7, OW: 7, StrideH: 1, StrideW: 1, PadTop: 1, PadLeft: 1, DilationH: 1, DilationW: 1, Group: 1}},
 	}, convCases...)
-	acts := []Activation{{}, Relu(), Clamp(-0.3, 0.5)}
+	acts := []Activation{{}, Relu(), Clamp(-0.3, 0.5), Clamp(0, 0.4)}
 	for _, threads := range []int{1, 2, 3} {
 		SetThreads(threads)
 		ws := new(Workspace)

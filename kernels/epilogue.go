@@ -8,9 +8,10 @@ import "math"
 //
 //	out = min(max(out + bias, Min), Max)
 //
-// (Max when Min > Max, as ONNX's Clip specifies; NaN stays NaN, as Go's
-// min and max builtins and ops' Relu and Clip have it). The zero value, On
-// false, is no activation.
+// (Max when Min > Max, as ONNX's Clip specifies). NaN stays NaN, as in ops'
+// Relu and Clip, except with Min 0 (Relu, ReLU6: see clampNonNeg), where a
+// NaN with its sign bit set becomes 0 and, with a finite Max, any NaN
+// becomes Max. The zero value, On false, is no activation.
 type Activation struct {
 	On       bool
 	Min, Max float32
@@ -22,9 +23,29 @@ func Relu() Activation { return Activation{On: true, Min: 0, Max: float32(math.I
 // Clamp is the Activation min(max(x, lo), hi) (ONNX Clip; ReLU6 is Clamp(0, 6)).
 func Clamp(lo, hi float32) Activation { return Activation{On: true, Min: lo, Max: hi} }
 
+// clampNonNeg sets s[i] = min(max(s[i] + b, 0), hi) for hi ≥ 0 on the
+// bits: a non-negative float32 orders like its bits as an int32 and a
+// negative one has a negative int32, so integer min and max (branch-free
+// CMOVs) do it in about a third of the time of the float builtins, whose
+// NaN and signed-zero handling costs several instructions. A NaN stays NaN
+// (hi = +Inf; with a sign bit it becomes 0) or becomes hi.
+func clampNonNeg(d, s []float32, b, hi float32) {
+	s = s[:len(d)]
+	h := int32(math.Float32bits(hi))
+	if math.IsInf(float64(hi), 1) {
+		h = math.MaxInt32
+	}
+	for i, v := range s {
+		x := int32(math.Float32bits(v + b))
+		d[i] = math.Float32frombits(uint32(min(max(x, 0), h)))
+	}
+}
+
 // biasAct sets s[i] = act(s[i] + b).
 func biasAct(s []float32, b float32, act Activation) {
 	switch {
+	case act.On && act.Min == 0 && act.Max >= 0:
+		clampNonNeg(s, s, b, act.Max)
 	case act.On:
 		lo, hi := act.Min, act.Max
 		for i, v := range s {
@@ -41,6 +62,8 @@ func biasAct(s []float32, b float32, act Activation) {
 func copyBiasAct(d, s []float32, b float32, act Activation) {
 	s = s[:len(d)]
 	switch {
+	case act.On && act.Min == 0 && act.Max >= 0:
+		clampNonNeg(d, s, b, act.Max)
 	case act.On:
 		lo, hi := act.Min, act.Max
 		for i, v := range s {

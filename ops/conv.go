@@ -227,7 +227,18 @@ func convCost(n *Node, in, out []onnx.Value) Cost {
 type convKernel struct {
 	p       kernels.ConvParams
 	hasBias bool
+	act     kernels.Activation // fused by the engine (ActivationFuser)
 	ws      kernels.Workspace
+}
+
+// FuseActivation implements ActivationFuser: Forward then computes
+// act(conv + bias) in one pass (kernels.ConvForwardAct).
+func (k *convKernel) FuseActivation(act kernels.Activation) bool {
+	if k.act.On {
+		return false
+	}
+	k.act = act
+	return true
 }
 
 func convBind(n *Node, in, out []onnx.Value) (Kernel, error) {
@@ -254,7 +265,7 @@ func (k *convKernel) Forward(out, in []*tensor.Tensor) error {
 	if k.hasBias {
 		bias = in[2].F32()
 	}
-	kernels.ConvForward(out[0].F32(), in[0].F32(), in[1].F32(), bias, k.p, &k.ws)
+	kernels.ConvForwardAct(out[0].F32(), in[0].F32(), in[1].F32(), bias, k.p, k.act, &k.ws)
 	return nil
 }
 

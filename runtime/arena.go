@@ -79,17 +79,34 @@ type bufferPlan struct {
 // planBuffers replays the schedule: at each step it places the values
 // defined there, records the bytes held, then frees the values whose last
 // use it was (unless keep is set).
-func planBuffers(ls []Lifetime, isF32 func(i int) bool, elems func(i int) int, steps int, keep bool) bufferPlan {
+//
+// alias (nil for none) maps a value to an earlier float32 value of the same
+// size whose buffer it shares (an activation computed in place: the engine
+// aliases Y = Relu(X) to X when X has no other reader), or -1. A shared
+// buffer is released when the last of its values is freed. The bytes held,
+// and so the peak, are still counted per value, as if each had its own
+// buffer: the peak stays the liveness peak that onnxmem reports (an upper
+// bound of what the arena really holds), and the arena only gets smaller.
+func planBuffers(ls []Lifetime, isF32 func(i int) bool, elems func(i int) int, steps int, keep bool, alias []int) bufferPlan {
 	steps = max(steps, 1)
 	defs, frees := byStep(ls, steps)
 	p := bufferPlan{offset: make([]int, len(ls))}
+	owner := make([]int, len(ls)) // the value whose alloc holds i's buffer
+	users := make([]int, len(ls)) // per owner: values not yet freed
 	var a arena
 	var held int64
 	for s := range steps {
 		for _, i := range defs[s] {
 			p.offset[i] = -1
-			if isF32(i) {
+			owner[i] = i
+			if alias != nil && alias[i] >= 0 {
+				o := owner[alias[i]]
+				owner[i] = o
+				p.offset[i] = p.offset[o]
+				users[o]++
+			} else if isF32(i) {
 				p.offset[i] = a.alloc(elems(i))
+				users[i] = 1
 			}
 			held += ls[i].Bytes
 		}
@@ -98,8 +115,10 @@ func planBuffers(ls []Lifetime, isF32 func(i int) bool, elems func(i int) int, s
 			continue
 		}
 		for _, i := range frees[s] {
-			if p.offset[i] >= 0 {
-				a.release(p.offset[i], elems(i))
+			if o := owner[i]; p.offset[o] >= 0 {
+				if users[o]--; users[o] == 0 {
+					a.release(p.offset[o], elems(o))
+				}
 			}
 			held -= ls[i].Bytes
 		}

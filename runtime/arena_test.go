@@ -46,7 +46,7 @@ func TestBufferPlanNoOverlap(t *testing.T) {
 			f32 = append(f32, isF)
 		}
 		for _, keep := range []bool{false, true} {
-			p := planBuffers(ls, func(i int) bool { return f32[i] }, func(i int) int { return elems[i] }, steps, keep)
+			p := planBuffers(ls, func(i int) bool { return f32[i] }, func(i int) int { return elems[i] }, steps, keep, nil)
 			want, _ := LivenessPeak(ls)
 			if keep {
 				want = 0

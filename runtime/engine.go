@@ -32,6 +32,10 @@ type Step struct {
 	// In and Out are the tensors the kernel reads and writes (a missing
 	// optional input is nil); their Data lives in the program's buffers.
 	In, Out []*tensor.Tensor
+	// Fused is set on an activation (Relu, Clip) that the step producing
+	// its input applies as it writes it (ops.ActivationFuser): Run skips
+	// it, and its output shares that input's buffer.
+	Fused bool
 }
 
 // Program is a model compiled by the Go engine for fixed shapes. It
@@ -50,6 +54,7 @@ type Program struct {
 	outT    []*tensor.Tensor // returned by Run
 	arena   []float32
 	plan    bufferPlan
+	fusable []fusablePair
 }
 
 // Compile builds a Program: it refuses a model with operators that have no
@@ -90,6 +95,7 @@ func Compile(m *onnx.Model, opts Options) (*Program, error) {
 	if err := p.bindSteps(); err != nil {
 		return nil, err
 	}
+	p.fuseActivations()
 	for _, in := range g.Inputs {
 		t := p.values[in.GetName()]
 		p.inputs = append(p.inputs, IOInfo{Name: in.GetName(), DType: t.DType, Shape: t.Shape})
@@ -227,17 +233,23 @@ func (p *Program) bindConstants() error {
 	return nil
 }
 
-// allocate plans and creates the buffers of every activation.
+// allocate plans and creates the buffers of every activation; unless keep
+// is set, the output of an activation that can run in place (see
+// inPlaceActivations) shares its input's buffer.
 func (p *Program) allocate(keep bool) {
 	ls := p.Live.Values
 	vals := make([]onnx.Value, len(ls))
 	for i, l := range ls {
 		vals[i] = p.Shapes.Values[l.Name]
 	}
+	var alias []int
+	if !keep {
+		alias = p.inPlaceActivations()
+	}
 	p.plan = planBuffers(ls,
 		func(i int) bool { return vals[i].DType == tensor.Float32 },
 		func(i int) int { return int(vals[i].Elements()) },
-		len(p.Live.Steps), keep)
+		len(p.Live.Steps), keep, alias)
 	p.arena = make([]float32, p.plan.arenaSize)
 	for i, l := range ls {
 		v := vals[i]
@@ -249,6 +261,87 @@ func (p *Program) allocate(keep bool) {
 			t.Data = tensor.MakeSlice(v.DType, int(v.Elements()))
 		}
 		p.values[l.Name] = t
+	}
+}
+
+// inPlaceActivations finds the steps Y = act(X) (ops.FusableActivation:
+// Relu, Clip with constant bounds) whose input X is a float32 activation
+// written by an earlier step, read by no other node and not a graph output.
+// Such a Y can share X's buffer, and the activation can then be fused into
+// X's producer (fuseActivations) or, failing that, run in place. It returns
+// per value of Live.Values the value whose buffer it shares, or -1, and
+// records the pairs in p.fusable.
+func (p *Program) inPlaceActivations() []int {
+	g, lv := p.Graph, p.Live
+	index := make(map[string]int, len(lv.Values))
+	for i, l := range lv.Values {
+		index[l.Name] = i
+	}
+	readers := map[string]int{}
+	for _, ni := range lv.Steps {
+		for _, in := range g.Nodes[ni].Input {
+			readers[in]++
+		}
+	}
+	for _, o := range g.Outputs {
+		readers[o.GetName()] += 2 // never alias a graph output's input
+	}
+	producer := map[string]int{} // value → step
+	alias := make([]int, len(lv.Values))
+	for i := range alias {
+		alias[i] = -1
+	}
+	for s, ni := range lv.Steps {
+		n := g.Nodes[ni]
+		for _, o := range n.Output {
+			producer[o] = s
+		}
+		if len(n.Input) == 0 || len(n.Output) != 1 || n.Output[0] == "" {
+			continue
+		}
+		x, y := n.Input[0], n.Output[0]
+		xi, okx := index[x]
+		yi, oky := index[y]
+		ps, okp := producer[x]
+		if !okx || !oky || !okp || readers[x] != 1 || lv.Values[xi].Def != ps {
+			continue
+		}
+		vx, vy := p.Shapes.Values[x], p.Shapes.Values[y]
+		if vx.DType != tensor.Float32 || vy.DType != tensor.Float32 || vx.Elements() != vy.Elements() {
+			continue
+		}
+		consts := make([]*tensor.Tensor, len(n.Input))
+		for k, in := range n.Input {
+			if in != "" && lv.Const[in] {
+				consts[k] = p.values[in]
+			}
+		}
+		act, ok := ops.FusableActivation(p.node(ni), consts)
+		if !ok {
+			continue
+		}
+		alias[yi] = xi
+		p.fusable = append(p.fusable, fusablePair{producer: ps, act: s, activation: act})
+	}
+	return alias
+}
+
+// fusablePair is a step act whose activation may be fused into step
+// producer, its input's only writer.
+type fusablePair struct {
+	producer, act int
+	activation    kernels.Activation
+}
+
+// fuseActivations hands each in-place activation to its producer's kernel
+// when that is an ops.ActivationFuser; the activation's step then has
+// nothing left to do (Step.Fused). The others run in place.
+func (p *Program) fuseActivations() {
+	for _, f := range p.fusable {
+		k, ok := p.Steps[f.producer].Kernel.(ops.ActivationFuser)
+		if ok && k.FuseActivation(f.activation) {
+			p.Steps[f.act].Fused = true
+		}
 	}
 }
 
@@ -320,6 +413,9 @@ func (p *Program) Run(inputs map[string]*tensor.Tensor) ([]*tensor.Tensor, error
 	}
 	for k := range p.Steps {
 		st := &p.Steps[k]
+		if st.Fused {
+			continue
+		}
 		if err := st.Kernel.Forward(st.Out, st.In); err != nil {
 			return nil, fmt.Errorf("runtime: %s: %w", onnx.NodeName(p.Graph.Nodes[st.Index], st.Index), err)
 		}

@@ -1,0 +1,63 @@
+package ops
+
+import (
+	"math"
+
+	"github.com/onnxprune/onnxprune/kernels"
+	"github.com/onnxprune/onnxprune/tensor"
+)
+
+// ActivationFuser is a kernel that can apply an element-wise clamp
+// (kernels.Activation) to its own output in the pass that writes it. The
+// engine fuses a Relu or Clip whose only input is such a kernel's output
+// into it (see FusableActivation); FuseActivation reports whether the
+// kernel took it. A fused kernel's Forward then writes act(output) and its
+// Backward is no longer that of the unfused node, so an engine that trains
+// must not fuse.
+type ActivationFuser interface {
+	FuseActivation(act kernels.Activation) bool
+}
+
+// FusableActivation reports whether node n is an element-wise clamp of its
+// float32 input 0 that an ActivationFuser can absorb, and which: Relu, or
+// Clip with bounds from attributes (opset < 11) or from constant scalar
+// inputs; consts[i] is input i's value when it is a constant, else nil.
+func FusableActivation(n *Node, consts []*tensor.Tensor) (kernels.Activation, bool) {
+	if len(n.Output) != 1 || len(n.Input) < 1 {
+		return kernels.Activation{}, false
+	}
+	switch n.GetOpType() {
+	case "Relu":
+		if len(n.Input) == 1 {
+			return kernels.Relu(), true
+		}
+	case "Clip":
+		lo, hi := float32(math.Inf(-1)), float32(math.Inf(1))
+		if n.Opset < 11 {
+			var err error
+			if lo, err = n.Attrs.Float("min", lo); err != nil {
+				return kernels.Activation{}, false
+			}
+			if hi, err = n.Attrs.Float("max", hi); err != nil {
+				return kernels.Activation{}, false
+			}
+			return kernels.Clamp(lo, hi), true
+		}
+		bound := func(i int, def float32) (float32, bool) {
+			if !ewHas(n, i) {
+				return def, true
+			}
+			if i >= len(consts) || consts[i] == nil || consts[i].DType != tensor.Float32 || consts[i].Len() != 1 {
+				return 0, false
+			}
+			return consts[i].F32()[0], true
+		}
+		var ok1, ok2 bool
+		lo, ok1 = bound(1, lo)
+		hi, ok2 = bound(2, hi)
+		if ok1 && ok2 && len(n.Input) <= 3 {
+			return kernels.Clamp(lo, hi), true
+		}
+	}
+	return kernels.Activation{}, false
+}
