@@ -125,6 +125,11 @@ func (m *Model) loadExternal() error {
 		}
 		f := files[path]
 		if f == nil {
+			// Opening a named pipe would block for ever, and a device has no
+			// size to check: only a regular file holds tensor data.
+			if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() {
+				return formatErr(what, "external data location %q is not a regular file (%v)", ref.location, st.Mode().Type())
+			}
 			f, err = os.Open(path)
 			if err != nil {
 				return &FormatError{What: what, Msg: "external data", Err: err}
