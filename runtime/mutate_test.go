@@ -16,7 +16,9 @@ import (
 // mutations returns variants of a model, each with one thing broken: an
 // attribute of another type, an attribute set to 0, -1 or 2^40, an ints
 // attribute one value short or long, a node with its last input or output
-// dropped or its inputs swapped, a graph input dim set to 0, 1 or 7.
+// dropped or its inputs swapped, a graph input dim set to 0, 1 or 7, the
+// default domain's opset set to another version (old opsets read Reshape's
+// shape, Slice's bounds, Pad's pads and Split's sizes from attributes).
 func mutations(mp *onnxpb.ModelProto) map[string]*onnxpb.ModelProto {
 	out := map[string]*onnxpb.ModelProto{}
 	mutate := func(what string, fn func(g *onnxpb.GraphProto)) {
@@ -64,6 +66,16 @@ func mutations(mp *onnxpb.ModelProto) map[string]*onnxpb.ModelProto {
 		}
 		if len(n.Output) > 0 {
 			mutate(fmt.Sprintf("node %d without its last output", ni), func(g *onnxpb.GraphProto) { g.Node[ni].Output = g.Node[ni].Output[:len(n.Output)-1] })
+		}
+	}
+	for oi, op := range mp.GetOpsetImport() {
+		if op.GetDomain() != "" && op.GetDomain() != "ai.onnx" {
+			continue
+		}
+		for _, v := range []int64{1, 5, 7, 10, 11, 12, 13, 18, 21} {
+			c := proto.Clone(mp).(*onnxpb.ModelProto)
+			c.OpsetImport[oi].Version = v
+			out[fmt.Sprintf("opset %d", v)] = c
 		}
 	}
 	for ii, in := range mp.GetGraph().GetInput() {
