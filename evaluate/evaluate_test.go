@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/onnxprune/onnxprune/internal/testshared"
@@ -85,7 +86,7 @@ func TestMNISTTestSetMatchesFixture(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got, want := in.T.Shape, []int{n, 1, 28, 28}; !equalInts(got, want) {
+		if got, want := in.T.Shape, []int{n, 1, 28, 28}; !slices.Equal(got, want) {
 			t.Fatalf("%s input_0.pb shape %v, want %v", fixture, got, want)
 		}
 		ref := in.T.F32()
@@ -126,7 +127,7 @@ func TestMNISTTrainSetMatchesFixture(t *testing.T) {
 	x := make([]float32, n*d.ImageSize())
 	labels := make([]int64, n)
 	d.Fill(x, labels, 0, n)
-	if got, want := labels, lab.T.I64(); !equalInt64s(got, want) {
+	if got, want := labels, lab.T.I64(); !slices.Equal(got, want) {
 		t.Errorf("first train labels %v, want %v", got, want)
 	}
 	for i, v := range in.T.F32() {
@@ -184,7 +185,7 @@ func checkAgainstMeta(t *testing.T, r *Result, meta mnistMeta) {
 	}
 	if slack == 0 {
 		for i := range meta.Confusion {
-			if !equalInts(r.Confusion[i], meta.Confusion[i]) {
+			if !slices.Equal(r.Confusion[i], meta.Confusion[i]) {
 				t.Errorf("confusion row %d = %v, PyTorch %v", i, r.Confusion[i], meta.Confusion[i])
 			}
 		}
@@ -214,28 +215,4 @@ func checkAgainstMeta(t *testing.T, r *Result, meta mnistMeta) {
 	}
 	t.Logf("%d/%d correct (%.2f%%), loss %.6f, top-5 %.4f, min margin %.6g, %.1fs at batch %d",
 		r.Correct, r.Samples, 100*r.Accuracy, r.Loss, top5, r.Margin.Min, r.Seconds, r.Batch)
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
-func equalInt64s(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

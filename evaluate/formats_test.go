@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -47,7 +48,7 @@ func TestReadIDXPlainAndGzip(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		if !equalInts(idx.Dims, []int{2, 3}) || !bytes.Equal(idx.Data, data) {
+		if !slices.Equal(idx.Dims, []int{2, 3}) || !bytes.Equal(idx.Data, data) {
 			t.Errorf("%s: dims %v data %v", name, idx.Dims, idx.Data)
 		}
 	}
@@ -278,7 +279,7 @@ func TestBatchesPadding(t *testing.T) {
 		if pad {
 			wantRows = []int{2, 2, 2}
 		}
-		if !equalInts(starts, []int{0, 2, 4}) || !equalInts(ns, []int{2, 2, 1}) || !equalInts(rows, wantRows) {
+		if !slices.Equal(starts, []int{0, 2, 4}) || !slices.Equal(ns, []int{2, 2, 1}) || !slices.Equal(rows, wantRows) {
 			t.Errorf("pad %v: starts %v n %v rows %v", pad, starts, ns, rows)
 		}
 		// Without a normalization x = p/255; the padding row is zero.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -26,7 +27,7 @@ func TestMetricsByHand(t *testing.T) {
 	if m.N != 4 || m.Correct != 2 || m.Accuracy() != 0.5 {
 		t.Errorf("N %d correct %d accuracy %v", m.N, m.Correct, m.Accuracy())
 	}
-	if !equalInts(m.TopK, []int{2}) {
+	if !slices.Equal(m.TopK, []int{2}) {
 		t.Errorf("TopK %v: want duplicates and k<1 dropped", m.TopK)
 	}
 	if a, ok := m.TopKAccuracy(2); !ok || a != 0.75 {
@@ -37,7 +38,7 @@ func TestMetricsByHand(t *testing.T) {
 	}
 	want := [][]int{{1, 0, 0}, {1, 0, 0}, {0, 1, 1}}
 	for i := range want {
-		if !equalInts(m.Confusion[i], want[i]) {
+		if !slices.Equal(m.Confusion[i], want[i]) {
 			t.Errorf("confusion %v, want %v", m.Confusion, want)
 			break
 		}
@@ -59,7 +60,7 @@ func TestMetricsByHand(t *testing.T) {
 	if math.Abs(m.MeanLoss()-loss) > 1e-12 {
 		t.Errorf("loss %v, want %v", m.MeanLoss(), loss)
 	}
-	if m.MinMargin != 0 || !equalInts(m.MarginBelow, []int{1, 1, 1}) {
+	if m.MinMargin != 0 || !slices.Equal(m.MarginBelow, []int{1, 1, 1}) {
 		t.Errorf("margins min %v below %v", m.MinMargin, m.MarginBelow)
 	}
 	if err := m.Add(logits[:5], []int64{0, 1}); err == nil {

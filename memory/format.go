@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/onnxprune/onnxprune/internal/humanize"
 )
 
 // SortKey orders the layers of a printed report.
@@ -47,37 +49,10 @@ func (r *Report) TopLayers(n int, key SortKey) ([]Layer, error) {
 }
 
 // Count formats an integer with thousands separators: 138,357,544.
-func Count(n int64) string {
-	s := strconv.FormatInt(n, 10)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	if neg {
-		return "-" + b.String()
-	}
-	return b.String()
-}
+func Count(n int64) string { return humanize.Count(n) }
 
 // Bytes formats a size in binary units: 527.79 MiB.
-func Bytes(n int64) string {
-	f := float64(n)
-	for _, u := range []string{"B", "KiB", "MiB", "GiB", "TiB"} {
-		if f < 1024 || u == "TiB" {
-			if u == "B" {
-				return fmt.Sprintf("%d B", n)
-			}
-			return fmt.Sprintf("%.2f %s", f, u)
-		}
-		f /= 1024
-	}
-	return ""
-}
+func Bytes(n int64) string { return humanize.Bytes(n) }
 
 // Giga formats a count in G (10^9) with two decimals.
 func Giga(n int64) string { return fmt.Sprintf("%.2f G", float64(n)/1e9) }

@@ -3,6 +3,7 @@ package models
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 
 	"github.com/onnxprune/onnxprune/onnx/onnxpb"
@@ -558,7 +559,7 @@ func (b *Builder) Add(x, y string) string {
 		return ""
 	}
 	vx, vy := b.values[x], b.values[y]
-	if vx == nil || vy == nil || !equalInts(vx.shape, vy.shape) {
+	if vx == nil || vy == nil || !slices.Equal(vx.shape, vy.shape) {
 		return b.fail("Add in %q: shapes of %q and %q differ", b.cur().prefix, x, y)
 	}
 	_, z := b.node("Add", []string{x, y}, vx.shape)
@@ -591,16 +592,4 @@ func (b *Builder) Concat(xs []string) string {
 	}
 	_, y := b.node("Concat", xs, shape, attrInt("axis", 1))
 	return y
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

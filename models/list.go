@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/onnxprune/onnxprune/internal/humanize"
 )
 
 // List describes every architecture at its default input and class count
@@ -39,22 +41,7 @@ func WriteList(w io.Writer, infos []*Info) error {
 }
 
 // Thousands formats n with comma separators: 138,357,544.
-func Thousands(n int64) string {
-	s := strconv.FormatInt(n, 10)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	if neg {
-		return "-" + b.String()
-	}
-	return b.String()
-}
+func Thousands(n int64) string { return humanize.Count(n) }
 
 // ParseInput parses "CxHxW" (e.g. 3x224x224).
 func ParseInput(s string) ([]int, error) {

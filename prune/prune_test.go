@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"testing"
 
 	"github.com/onnxprune/onnxprune/internal/testshared"
@@ -191,7 +192,7 @@ func TestTorchStructuredL2(t *testing.T) {
 					zeroRows = append(zeroRows, r)
 				}
 			}
-			if !equalInts(zeroRows, row.PrunedOutputs[layer]) {
+			if !slices.Equal(zeroRows, row.PrunedOutputs[layer]) {
 				t.Errorf("%v: %s: zeroed channels %v, torch %v", row.Amount, layer, zeroRows, row.PrunedOutputs[layer])
 			}
 			if z := countZero(w); z != row.Zeros[layer] {
@@ -206,18 +207,6 @@ func TestTorchStructuredL2(t *testing.T) {
 			}
 		}
 	}
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // TestIterativePruning: pruning 0.3 then 0.5 keeps the first zeros and ends

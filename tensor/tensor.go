@@ -16,6 +16,7 @@ package tensor
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/x448/float16"
 )
@@ -338,14 +339,4 @@ func Float32ToHalf(f float32) uint16 { return float16.Fromfloat32(f).Bits() }
 func ShapeString(s []int) string { return fmt.Sprint(s) }
 
 // EqualShape reports whether two shapes are identical.
-func EqualShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
+func EqualShape(a, b []int) bool { return slices.Equal(a, b) }
