@@ -60,6 +60,16 @@ func NodeName(n *onnxpb.NodeProto, index int) string {
 	return fmt.Sprintf("node #%d (%s)", index, n.GetOpType())
 }
 
+// NodeError wraps err with the node's name, unless its message already
+// starts with it (operator errors name their node themselves).
+func NodeError(n *onnxpb.NodeProto, index int, err error) error {
+	named := fmt.Sprintf("node %q (%s)", n.GetName(), n.GetOpType())
+	if msg := err.Error(); strings.HasPrefix(msg, named) || strings.HasPrefix(msg, "onnx: "+named) {
+		return err
+	}
+	return fmt.Errorf("%s: %w", NodeName(n, index), err)
+}
+
 // NewGraph builds the view. It fails on a value produced twice, a node input
 // that nothing produces, a graph output that nothing produces, or a cycle.
 func NewGraph(g *onnxpb.GraphProto) (*Graph, error) {

@@ -1,8 +1,10 @@
 package ops
 
 import (
+	"errors"
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/onnxprune/onnxprune/onnx"
 	"github.com/onnxprune/onnxprune/onnx/onnxpb"
@@ -24,8 +26,14 @@ func NewNode(n *onnxpb.NodeProto, opset int) *Node {
 }
 
 // Errorf returns an error naming the node.
+// The node is named once even when an argument (an attribute error, say)
+// already names it.
 func (n *Node) Errorf(format string, args ...any) error {
-	return fmt.Errorf("node %q (%s): %s", n.GetName(), n.GetOpType(), fmt.Sprintf(format, args...))
+	prefix := fmt.Sprintf("node %q (%s): ", n.GetName(), n.GetOpType())
+	msg := fmt.Sprintf(format, args...)
+	msg = strings.Replace(msg, "onnx: "+prefix, "", 1)
+	msg = strings.Replace(msg, prefix, "", 1)
+	return errors.New(prefix + msg)
 }
 
 // Cost is what one forward pass of a node costs, for the shapes it was given.

@@ -59,6 +59,10 @@ type Options struct {
 	// of reusing memory, so that after Run every activation can be read with
 	// Program.Value: what a training step's backward pass needs.
 	KeepActivations bool
+	// MaxMemory bounds the bytes the Go engine may allocate for activations
+	// and computed constants, checked before allocating: 0 means
+	// DefaultMaxMemory (80% of physical memory), a negative value no limit.
+	MaxMemory int64
 }
 
 // Device is a parsed Options.Device.

@@ -2,6 +2,7 @@ package runtime_test
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"runtime/debug"
 	"strings"
@@ -367,6 +368,12 @@ func TestBadGraphs(t *testing.T) {
 			for _, w := range tc.want {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error %q does not name %q", err, w)
+				}
+			}
+			// The node is named once, not by every layer that passes the error on.
+			for _, n := range tc.nodes {
+				if name := fmt.Sprintf("node %q", n.GetName()); strings.Count(err.Error(), name) > 1 {
+					t.Errorf("error %q names %s more than once", err, name)
 				}
 			}
 		})

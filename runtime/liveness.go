@@ -144,7 +144,7 @@ func PlanLiveness(g *onnx.Graph, s *onnx.Shapes) (*Liveness, error) {
 				continue
 			}
 			if err := add(o, step); err != nil {
-				return nil, fmt.Errorf("%s: %w", onnx.NodeName(n, ni), err)
+				return nil, onnx.NodeError(n, ni, err)
 			}
 		}
 	}
@@ -161,9 +161,6 @@ func PlanLiveness(g *onnx.Graph, s *onnx.Shapes) (*Liveness, error) {
 		}
 	}
 	lv.Peak, lv.PeakStep = LivenessPeak(lv.Values)
-	if err := lv.CheckMemory(DefaultMaxMemory()); err != nil {
-		return nil, err
-	}
 	return lv, nil
 }
 

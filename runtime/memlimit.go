@@ -16,11 +16,19 @@ var ErrMemory = errors.New("not enough memory")
 func DefaultMaxMemory() int64 { return physicalMemory() / 10 * 8 }
 
 // CheckMemory returns an error wrapping ErrMemory, naming the largest
-// activation, when the liveness peak plus the computed constants exceed
-// limit bytes (a limit of 0 or less means none). It runs before anything is
-// allocated.
-func (lv *Liveness) CheckMemory(limit int64) error {
-	if limit <= 0 || lv.Peak+lv.ConstBytes <= limit {
+// activation, when the activations plus the computed constants exceed limit
+// bytes (a limit of 0 or less means none). The activations count at their
+// liveness peak, or all together when keepAll (Options.KeepActivations). It
+// runs before anything is allocated.
+func (lv *Liveness) CheckMemory(limit int64, keepAll bool) error {
+	need := lv.Peak
+	if keepAll {
+		need = 0
+		for _, l := range lv.Values {
+			need += l.Bytes
+		}
+	}
+	if limit <= 0 || need+lv.ConstBytes <= limit {
 		return nil
 	}
 	var big Lifetime
@@ -29,6 +37,6 @@ func (lv *Liveness) CheckMemory(limit int64) error {
 			big = l
 		}
 	}
-	return fmt.Errorf("runtime: %w: activations need %d bytes at their peak (the largest, %q, %d bytes) and computed constants %d bytes, more than the limit of %d bytes",
-		ErrMemory, lv.Peak, big.Name, big.Bytes, lv.ConstBytes, limit)
+	return fmt.Errorf("runtime: %w: activations need %d bytes (the largest, %q, %d bytes) and computed constants %d bytes, more than the limit of %d bytes",
+		ErrMemory, need, big.Name, big.Bytes, lv.ConstBytes, limit)
 }

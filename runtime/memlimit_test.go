@@ -19,12 +19,12 @@ func TestCheckMemory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := p.Live.CheckMemory(96); err != nil {
-		t.Errorf("CheckMemory(96): %v", err)
+	if err := p.Live.CheckMemory(96, false); err != nil {
+		t.Errorf("CheckMemory(96, false): %v", err)
 	}
-	err = p.Live.CheckMemory(95)
+	err = p.Live.CheckMemory(95, false)
 	if !errors.Is(err, runtime.ErrMemory) || !strings.Contains(err.Error(), `"x"`) {
-		t.Errorf("CheckMemory(95): %v, want ErrMemory naming the largest value \"x\"", err)
+		t.Errorf("CheckMemory(95, false): %v, want ErrMemory naming the largest value \"x\"", err)
 	}
 	if runtime.DefaultMaxMemory() < 0 {
 		t.Errorf("DefaultMaxMemory() = %d", runtime.DefaultMaxMemory())
@@ -53,10 +53,28 @@ func TestCheckMemoryCountsComputedConstants(t *testing.T) {
 	if p.Live.ConstBytes != 24000 || p.Live.Peak != 48000 {
 		t.Errorf("ConstBytes %d, Peak %d; want 24000, 48000", p.Live.ConstBytes, p.Live.Peak)
 	}
-	if err := p.Live.CheckMemory(72000); err != nil {
-		t.Errorf("CheckMemory(72000): %v", err)
+	if err := p.Live.CheckMemory(72000, false); err != nil {
+		t.Errorf("CheckMemory(72000, false): %v", err)
 	}
-	if err := p.Live.CheckMemory(71999); !errors.Is(err, runtime.ErrMemory) {
-		t.Errorf("CheckMemory(71999): %v, want ErrMemory", err)
+	if err := p.Live.CheckMemory(71999, false); !errors.Is(err, runtime.ErrMemory) {
+		t.Errorf("CheckMemory(71999, false): %v, want ErrMemory", err)
+	}
+}
+
+// TestCompileMaxMemory: Options.MaxMemory is enforced by Compile, on the
+// peak normally and on every activation with KeepActivations.
+func TestCompileMaxMemory(t *testing.T) {
+	m := chainModel(t, 2)
+	if _, err := runtime.Compile(m, runtime.Options{Batch: 2, MaxMemory: 95}); !errors.Is(err, runtime.ErrMemory) {
+		t.Errorf("MaxMemory 95: %v, want ErrMemory", err)
+	}
+	if _, err := runtime.Compile(m, runtime.Options{Batch: 2, MaxMemory: 96}); err != nil {
+		t.Errorf("MaxMemory 96: %v", err)
+	}
+	if _, err := runtime.Compile(m, runtime.Options{Batch: 2, MaxMemory: 96, KeepActivations: true}); !errors.Is(err, runtime.ErrMemory) {
+		t.Errorf("MaxMemory 96 keeping every activation: %v, want ErrMemory", err)
+	}
+	if _, err := runtime.Compile(m, runtime.Options{Batch: 2, MaxMemory: -1, KeepActivations: true}); err != nil {
+		t.Errorf("no limit: %v", err)
 	}
 }
