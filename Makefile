@@ -18,12 +18,15 @@ vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1)
 
 # The test command of the README: every unit, conformance and fixture test,
-# the pure-Go build, and a short fuzz run of the model loader.
+# the pure-Go build, and short fuzz runs of the loader, shape inference and
+# the engine's compile-and-run.
 test: vet
 	$(GO) test -count=1 -timeout 40m ./...
 	$(GO) build -tags purego ./...
 	$(GO) test -count=1 -tags purego ./kernels/...
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) -fuzzminimizetime 50x ./onnx
+	$(GO) test -run '^$$' -fuzz FuzzInferShapes -fuzztime $(FUZZTIME) -fuzzminimizetime 50x ./memory
+	$(GO) test -run '^$$' -fuzz FuzzCompile -fuzztime $(FUZZTIME) -fuzzminimizetime 50x ./runtime
 
 test-short:
 	$(GO) test -short ./...
