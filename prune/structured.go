@@ -640,6 +640,7 @@ func (a *analysis) groups(norm Structure, weights func(string) []float32) ([]*gr
 		if err != nil {
 			return nil, err
 		}
+		k = a.c.roundKept(n, k)
 		if a.c.Mode == ModeShrink && k >= n {
 			k = n - 1
 		}

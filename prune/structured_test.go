@@ -112,3 +112,58 @@ func TestShrinkEqualsMask(t *testing.T) {
 		}
 	}
 }
+
+// TestRoundTo: with RoundTo 8 every pruned group keeps a multiple of 8
+// channels (the nearest to what the amount asks), and the shrunk model still
+// equals the masked one.
+func TestRoundTo(t *testing.T) {
+	dir := filepath.Join(sharedDir(t), "fixtures")
+	for _, name := range []string{"mnist_resnet8/model.onnx", "mobilenet_v2/model.onnx"} {
+		if testing.Short() && name != "mnist_resnet8/model.onnx" {
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(dir, name)
+			in, err := tensorio.ReadFile(filepath.Join(filepath.Dir(path), "test_data_set_0", "input_0.pb"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			opts := prune.Options{Amount: 0.3, Structured: prune.StructuredL1, RoundTo: 8}
+			shrunk := load(t, path)
+			rep, err := prune.Apply(shrunk, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pruned := 0
+			for _, gr := range rep.Groups {
+				if gr.Pruned == 0 {
+					continue
+				}
+				pruned++
+				kept := gr.Channels - gr.Pruned
+				if kept%8 != 0 {
+					t.Errorf("group of %d channels keeps %d, not a multiple of 8", gr.Channels, kept)
+				}
+				// The nearest multiple of 8 to what 30% asks.
+				want := gr.Channels - int(math.RoundToEven(0.3*float64(gr.Channels)))
+				if d := kept - want; d > 4 || d < -4 {
+					t.Errorf("group of %d channels keeps %d, more than 4 from %d", gr.Channels, kept, want)
+				}
+			}
+			if pruned == 0 {
+				t.Fatal("no group pruned")
+			}
+			opts.Mode = prune.ModeMask
+			masked := load(t, path)
+			if _, err := prune.Apply(masked, opts); err != nil {
+				t.Fatal(err)
+			}
+			if r := maxRel(run(t, shrunk, in.T), run(t, masked, in.T)); r > 1e-5 {
+				t.Errorf("shrunk vs masked: max relative error %.3g", r)
+			}
+		})
+	}
+	if _, err := prune.Apply(load(t, filepath.Join(dir, "mnist_cnn/model.onnx")), prune.Options{Amount: 0.3, RoundTo: 8}); err == nil {
+		t.Error("RoundTo without structured pruning: no error")
+	}
+}

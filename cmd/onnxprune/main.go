@@ -41,6 +41,7 @@ type flags struct {
 	mode              string
 	include, exclude  []string
 	skipFirst         int
+	roundTo           int
 	skipLast          int
 	output            string
 	overwrite, force  bool
@@ -60,6 +61,7 @@ func newCommand(stdout io.Writer) (*pflag.FlagSet, func([]string) error) {
 	fs.StringArrayVar(&f.include, "include", nil, "only layers whose node name, initializer name or op type matches this regexp (repeatable)")
 	fs.StringArrayVar(&f.exclude, "exclude", nil, "skip layers whose node name, initializer name or op type matches this regexp (repeatable)")
 	fs.IntVar(&f.skipFirst, "skip-first", 0, "leave the first N selected layers (the stem) alone")
+	fs.IntVar(&f.roundTo, "round-to", 0, "structured: keep every group's channels a multiple of N (8 or 16 suit CPU inference libraries)")
 	fs.IntVar(&f.skipLast, "skip-last", 0, "leave the last N selected layers (the classifier) alone")
 	fs.StringVarP(&f.output, "output", "o", "", "output file (default <model>.pruned.onnx beside the input)")
 	fs.BoolVar(&f.force, "force", false, "replace an existing output file")
@@ -85,7 +87,7 @@ func run(stdout io.Writer, f flags, args []string) error {
 		return cli.Usagef("give --amount (a fraction in [0, 1)) or --count")
 	}
 	opts := prune.Options{Amount: f.amount, Count: f.count, Scope: prune.Scope(f.scope), Structured: prune.Structure(strings.ToLower(f.structured)),
-		Mode: prune.Mode(f.mode), Include: f.include, Exclude: f.exclude, SkipFirst: f.skipFirst, SkipLast: f.skipLast}
+		Mode: prune.Mode(f.mode), Include: f.include, Exclude: f.exclude, SkipFirst: f.skipFirst, SkipLast: f.skipLast, RoundTo: f.roundTo}
 	if err := opts.Validate(); err != nil {
 		return cli.Usagef("%v", err)
 	}
