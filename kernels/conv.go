@@ -79,6 +79,8 @@ func (p ConvParams) WorkspaceSize() int {
 		return parts * p.dwPartLen()
 	case p.pointwise():
 		return 0
+	case p.wide():
+		return p.wideWorkspace()
 	}
 	return max(p.imageParts(Threads()), 1) * p.colLen()
 }
@@ -96,6 +98,7 @@ type Workspace struct {
 	convFwd convImageTask
 	dwFwd   dwForwardTask
 	dwBwd   dwBackwardTask
+	wide    wideTask
 }
 
 // Reserve grows w to hold at least n float32s.
@@ -162,6 +165,10 @@ func ConvForwardAct(out, in, weight, bias []float32, p ConvParams, act Activatio
 	}
 	if p.depthwise() {
 		depthwiseForward(out, in, weight, bias, act, p, ws)
+		return
+	}
+	if p.wide() { // small unit-stride convolutions: see smallconv.go
+		wideForward(out, in, weight, bias, act, p, ws)
 		return
 	}
 	colLen := 0
