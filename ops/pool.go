@@ -194,6 +194,7 @@ type poolKernel struct {
 	hLo, hHi, wLo, wHi []int // valid tap ranges per output row/col
 	hCnt, wCnt         []int // tap counts for count_include_pad
 	dtype              tensor.DType
+	max2x2             bool // maxPlane2x2 applies (see there)
 	fwd, bwd           func(lo, hi int)
 	wg                 sync.WaitGroup
 	x, y, dx, dy       []float32
@@ -227,6 +228,8 @@ func poolBind(kind poolKind) func(n *Node, in, out []onnx.Value) (Kernel, error)
 			}
 			k.hLo, k.hHi, k.hCnt = poolTapRanges(k.oh, k.h, k.kh, k.sh, k.dh, k.pt, padEndH)
 			k.wLo, k.wHi, k.wCnt = poolTapRanges(k.ow, k.w, k.kw, k.sw, k.dw, k.pl, g.padEnd[l])
+			k.max2x2 = kind == poolMax && k.kh == 2 && k.kw == 2 && k.sh == 2 && k.sw == 2 &&
+				k.dh == 1 && k.dw == 1 && k.pt == 0 && k.pl == 0 && 2*k.oh <= k.h && 2*k.ow <= k.w
 		}
 		k.fwd, k.bwd = k.forwardPlanes, k.backwardPlanes
 		return k, nil
@@ -293,6 +296,8 @@ func (k *poolKernel) forwardPlanes(lo, hi int) {
 		switch {
 		case k.idx != nil:
 			k.maxPlaneIndices(p, x, y, k.idx[p*ohw:(p+1)*ohw])
+		case k.max2x2:
+			maxPlane2x2(x, y, k.w, k.oh, k.ow)
 		case k.kind == poolMax:
 			k.maxPlane(x, y)
 		default:
@@ -350,6 +355,24 @@ func (k *poolKernel) maxPlane(x, y []float32) {
 				}
 			}
 			yr[j] = m
+		}
+	}
+}
+
+// maxPlane2x2 is maxPlane for the common 2×2 stride-2 window with no
+// padding or dilation and every window inside X (floor mode, or even sizes):
+//
+//	y[oh, ow] = max(x[2oh, 2ow], x[2oh, 2ow+1], x[2oh+1, 2ow], x[2oh+1, 2ow+1])
+//
+// with no tap ranges to look up. The built-in max propagates NaN as the
+// general path does.
+func maxPlane2x2(x, y []float32, w, oh, ow int) {
+	for i := 0; i < oh; i++ {
+		r0, r1 := x[2*i*w:][:2*ow], x[(2*i+1)*w:][:2*ow]
+		yr := y[i*ow:][:ow]
+		for j := range yr {
+			a, b := r0[2*j:][:2], r1[2*j:][:2]
+			yr[j] = max(max(a[0], a[1]), max(b[0], b[1]))
 		}
 	}
 }
