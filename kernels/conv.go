@@ -79,6 +79,8 @@ func (p ConvParams) WorkspaceSize() int {
 		return parts * p.dwPartLen()
 	case p.pointwise():
 		return 0
+	case p.winograd():
+		return p.winoWorkspace()
 	case p.wide():
 		return p.wideWorkspace()
 	}
@@ -99,6 +101,7 @@ type Workspace struct {
 	dwFwd   dwForwardTask
 	dwBwd   dwBackwardTask
 	wide    wideTask
+	wino    winoTask
 }
 
 // Reserve grows w to hold at least n float32s.
@@ -165,6 +168,10 @@ func ConvForwardAct(out, in, weight, bias []float32, p ConvParams, act Activatio
 	}
 	if p.depthwise() {
 		depthwiseForward(out, in, weight, bias, act, p, ws)
+		return
+	}
+	if p.winograd() { // 3×3 unit-stride convolutions: see winograd.go
+		winogradForward(out, in, weight, bias, act, p, ws)
 		return
 	}
 	if p.wide() { // small unit-stride convolutions: see smallconv.go
