@@ -1,6 +1,9 @@
 package kernels
 
-import "gonum.org/v1/gonum/blas/gonum"
+import (
+	"github.com/onnxprune/onnxprune/internal/vec"
+	"gonum.org/v1/gonum/blas/gonum"
+)
 
 // The depthwise kernels (Group == C, K = C·mult) work one H×W plane at a
 // time and turn every kernel tap into a single long unit-stride axpy, which
@@ -162,7 +165,7 @@ func (t *dwForwardTask) run(part, lo, hi int) {
 		for kh := 0; kh < p.KH; kh++ {
 			for kw := 0; kw < p.KW; kw++ {
 				off := dwTapOffset(kh, kw, hq, wq, p)
-				goblas.Saxpy(l, w[kh*p.KW+kw], q[off:off+l], 1, s, 1)
+				vec.Axpy(w[kh*p.KW+kw], q[off:off+l], s[:l])
 			}
 		}
 		o := t.out[nk*ohw : (nk+1)*ohw]
@@ -222,7 +225,7 @@ func (t *dwBackwardTask) run(part, lo, hi int) {
 							t.dWeight[i] += goblas.Sdot(l, q[off:off+l], 1, s[:l], 1)
 						}
 						if t.dIn != nil {
-							goblas.Saxpy(l, t.weight[i], s[:l], 1, dq[off:off+l], 1)
+							vec.Axpy(t.weight[i], s[:l], dq[off:off+l])
 						}
 					}
 				}

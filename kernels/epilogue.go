@@ -1,6 +1,10 @@
 package kernels
 
-import "math"
+import (
+	"math"
+
+	"github.com/onnxprune/onnxprune/internal/vec"
+)
 
 // Activation is an element-wise clamp to [Min, Max] that a forward kernel
 // applies in the same pass that adds the bias, so that a Conv followed by a
@@ -9,9 +13,10 @@ import "math"
 //	out = min(max(out + bias, Min), Max)
 //
 // (Max when Min > Max, as ONNX's Clip specifies). NaN stays NaN, as in ops'
-// Relu and Clip, except with Min 0 (Relu, ReLU6: see clampNonNeg), where a
-// NaN with its sign bit set becomes 0 and, with a finite Max, any NaN
-// becomes Max. The zero value, On false, is no activation.
+// Relu and Clip: on amd64 with AVX2 always (clamp_amd64.s); elsewhere
+// except with Min 0 (Relu, ReLU6: see clampNonNeg), where a NaN with its
+// sign bit set becomes 0 and, with a finite Max, any NaN becomes Max. The
+// zero value, On false, is no activation.
 type Activation struct {
 	On       bool
 	Min, Max float32
@@ -43,6 +48,10 @@ func clampNonNeg(d, s []float32, b, hi float32) {
 
 // biasAct sets s[i] = act(s[i] + b).
 func biasAct(s []float32, b float32, act Activation) {
+	if act.On {
+		k := vec.BiasClamp(s, s, b, act.Min, act.Max)
+		s = s[k:]
+	}
 	switch {
 	case act.On && act.Min == 0 && act.Max >= 0:
 		clampNonNeg(s, s, b, act.Max)
@@ -61,6 +70,10 @@ func biasAct(s []float32, b float32, act Activation) {
 // copyBiasAct sets d[i] = act(s[i] + b) for i < len(d).
 func copyBiasAct(d, s []float32, b float32, act Activation) {
 	s = s[:len(d)]
+	if act.On {
+		k := vec.BiasClamp(d, s, b, act.Min, act.Max)
+		d, s = d[k:], s[k:]
+	}
 	switch {
 	case act.On && act.Min == 0 && act.Max >= 0:
 		clampNonNeg(d, s, b, act.Max)

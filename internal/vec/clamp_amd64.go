@@ -1,0 +1,45 @@
+package vec
+
+import "golang.org/x/sys/cpu"
+
+// hasAVX2 selects the assembly passes.
+var hasAVX2 = cpu.X86.HasAVX2
+
+//go:noescape
+func biasClampAVX2(d, s *float32, n int, b, lo, hi float32)
+
+// BiasClamp sets d[i] = min(max(s[i]+b, lo), hi) for the leading
+// multiple-of-8 part of d with AVX2 and returns how many it did (0 without
+// AVX2); NaN stays NaN.
+func BiasClamp(d, s []float32, b, lo, hi float32) int {
+	n := len(d) &^ 7
+	if !hasAVX2 || n == 0 {
+		return 0
+	}
+	s = s[:len(d)]
+	biasClampAVX2(&d[0], &s[0], n, b, lo, hi)
+	return n
+}
+
+// hasFMA selects the assembly axpy.
+var hasFMA = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+
+//go:noescape
+func axpyAVX2(y, x *float32, n int, a float32)
+
+// Axpy sets y[i] += a*x[i] for i < len(y) (x at least as long), with AVX2
+// FMA where the CPU has it. Fused multiply-add rounds once, so results may
+// differ from a*x+y in the last bit.
+func Axpy(a float32, x, y []float32) {
+	x = x[:len(y)]
+	n := 0
+	if hasFMA {
+		n = len(y) &^ 7
+		if n > 0 {
+			axpyAVX2(&y[0], &x[0], n, a)
+		}
+	}
+	for i := n; i < len(y); i++ {
+		y[i] += a * x[i]
+	}
+}

@@ -1,0 +1,14 @@
+//go:build !amd64
+
+package vec
+
+// BiasClamp has no vector version off amd64.
+func BiasClamp(d, s []float32, b, lo, hi float32) int { return 0 }
+
+// Axpy sets y[i] += a*x[i] for i < len(y).
+func Axpy(a float32, x, y []float32) {
+	x = x[:len(y)]
+	for i := range y {
+		y[i] += a * x[i]
+	}
+}

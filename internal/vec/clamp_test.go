@@ -1,0 +1,52 @@
+package vec
+
+import (
+	"math"
+	"testing"
+)
+
+func TestBiasClamp(t *testing.T) {
+	for n := 0; n < 70; n++ {
+		s := make([]float32, n)
+		for i := range s {
+			s[i] = float32(i%11) - 5
+		}
+		if n > 3 {
+			s[3] = float32(math.NaN())
+		}
+		d := make([]float32, n)
+		k := BiasClamp(d, s, 0.5, 0, 3)
+		if k > n || k%8 != 0 {
+			t.Fatalf("n=%d: did %d", n, k)
+		}
+		for i := range k {
+			want := min(max(s[i]+0.5, 0), 3)
+			if i == 3 {
+				if !math.IsNaN(float64(d[i])) {
+					t.Fatalf("NaN became %v", d[i])
+				}
+				continue
+			}
+			if d[i] != want {
+				t.Fatalf("n=%d i=%d: %v, want %v", n, i, d[i], want)
+			}
+		}
+	}
+}
+
+func TestAxpy(t *testing.T) {
+	for n := 0; n < 70; n++ {
+		x, y, want := make([]float32, n), make([]float32, n), make([]float64, n)
+		for i := range x {
+			x[i] = float32(i%7) - 3.25
+			y[i] = float32(i%5) * 0.5
+			want[i] = float64(y[i]) + 1.5*float64(x[i])
+		}
+		Axpy(1.5, x, y)
+		for i := range y {
+			if math.Abs(float64(y[i])-want[i]) > 1e-6 {
+				t.Fatalf("n=%d i=%d: %v, want %v", n, i, y[i], want[i])
+			}
+		}
+	}
+}
