@@ -50,14 +50,8 @@ func PrintUsage(w io.Writer, fs *pflag.FlagSet) {
 // Run parses args with fs, calls run, prints any error as "name: error" on
 // stderr and returns the exit code.
 func Run(fs *pflag.FlagSet, args []string, run func(args []string) error) int {
-	fs.SetOutput(io.Discard)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			PrintUsage(os.Stdout, fs)
-			return ExitOK
-		}
-		fmt.Fprintf(os.Stderr, "%s: %v\nRun '%s --help' for usage.\n", fs.Name(), err, fs.Name())
-		return ExitUsage
+	if code, ok := Parse(fs, args, os.Stdout, os.Stderr); !ok {
+		return code
 	}
 	if err := run(fs.Args()); err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", fs.Name(), err)
@@ -68,6 +62,32 @@ func Run(fs *pflag.FlagSet, args []string, run func(args []string) error) int {
 		}
 		return ExitFailure
 	}
+	return ExitOK
+}
+
+// Parse parses args with fs. On --help it prints the help to stdout; on a bad
+// flag, the error to stderr. ok is false when the command should stop and
+// exit with code.
+func Parse(fs *pflag.FlagSet, args []string, stdout, stderr io.Writer) (code int, ok bool) {
+	fs.SetOutput(io.Discard)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return Usage(fs, stdout, stderr, nil), false
+		}
+		return Usage(fs, stdout, stderr, err), false
+	}
+	return ExitOK, true
+}
+
+// Usage prints the help to stdout and returns ExitOK when err is nil;
+// otherwise it prints "name: err" and a pointer to --help to stderr and
+// returns ExitUsage.
+func Usage(fs *pflag.FlagSet, stdout, stderr io.Writer, err error) int {
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\nRun '%s --help' for usage.\n", fs.Name(), err, fs.Name())
+		return ExitUsage
+	}
+	PrintUsage(stdout, fs)
 	return ExitOK
 }
 

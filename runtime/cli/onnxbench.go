@@ -9,9 +9,11 @@ import (
 	"runtime/pprof"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
-	"github.com/spf13/pflag"
+	icli "github.com/onnxprune/onnxprune/internal/cli"
+
 	"golang.org/x/term"
 
 	"github.com/onnxprune/onnxprune/onnx"
@@ -73,16 +75,15 @@ func percentile(sorted []float64, p float64) float64 {
 
 // Onnxbench is the onnxbench command; it returns the exit code.
 func Onnxbench(args []string, stdout, stderr io.Writer) int {
-	fs := pflag.NewFlagSet("onnxbench", pflag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	fs := icli.NewFlagSet("onnxbench", strings.TrimSuffix(onnxbenchUsage, "\n\nFlags:\n"))
 	var (
-		bf                       backendFlags
-		backendList, batchList   string
-		baseline, cpuprofile     string
-		warmup, iters            int
-		dur                      time.Duration
-		seed                     uint64
-		asJSON, help, noProgress bool
+		bf                     backendFlags
+		backendList, batchList string
+		baseline, cpuprofile   string
+		warmup, iters          int
+		dur                    time.Duration
+		seed                   uint64
+		asJSON, noProgress     bool
 	)
 	bf.register(fs)
 	fs.StringVar(&backendList, "backend", "go,ort", "backends to measure, comma-separated: go, ort")
@@ -95,25 +96,9 @@ func Onnxbench(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of the timed runs to this file")
 	fs.BoolVar(&asJSON, "json", false, "print a JSON report")
 	fs.BoolVar(&noProgress, "no-progress", false, "no progress line on stderr")
-	fs.BoolVarP(&help, "help", "h", false, "show this help")
-	usage := func(err error) int {
-		if err != nil {
-			fmt.Fprintf(stderr, "onnxbench: %v\n", err)
-			fmt.Fprintln(stderr, "Run 'onnxbench --help' for usage.")
-			return ExitUsage
-		}
-		fmt.Fprint(stdout, onnxbenchUsage)
-		fmt.Fprint(stdout, fs.FlagUsages())
-		return ExitOK
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return usage(nil)
-		}
-		return usage(err)
-	}
-	if help {
-		return usage(nil)
+	usage := func(err error) int { return icli.Usage(fs, stdout, stderr, err) }
+	if code, ok := icli.Parse(fs, args, stdout, stderr); !ok {
+		return code
 	}
 	if fs.NArg() != 1 {
 		return usage(errors.New("want exactly one model file"))

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/spf13/pflag"
+	icli "github.com/onnxprune/onnxprune/internal/cli"
 
 	"github.com/onnxprune/onnxprune/onnx"
 	"github.com/onnxprune/onnxprune/runtime"
@@ -75,14 +75,13 @@ type runReport struct {
 
 // Onnxrun is the onnxrun command; it returns the exit code.
 func Onnxrun(args []string, stdout, stderr io.Writer) int {
-	fs := pflag.NewFlagSet("onnxrun", pflag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	fs := icli.NewFlagSet("onnxrun", strings.TrimSuffix(onnxrunUsage, "\n\nFlags:\n"))
 	var (
 		bf                   backendFlags
 		inputs, save, expect string
 		format               string
 		backendName, compare string
-		random, asJSON, help bool
+		random, asJSON       bool
 		batch                int
 		seed                 uint64
 		rtol, atol, scale    float64
@@ -101,25 +100,9 @@ func Onnxrun(args []string, stdout, stderr io.Writer) int {
 	fs.Float64Var(&atol, "atol", 1e-4, "absolute tolerance per element")
 	fs.Float64Var(&scale, "scale", 1e-5, "bound on max|diff| relative to max|ref| (0: off)")
 	fs.BoolVar(&asJSON, "json", false, "print a JSON report")
-	fs.BoolVarP(&help, "help", "h", false, "show this help")
-	usage := func(err error) int {
-		if err != nil {
-			fmt.Fprintf(stderr, "onnxrun: %v\n", err)
-			fmt.Fprintln(stderr, "Run 'onnxrun --help' for usage.")
-			return ExitUsage
-		}
-		fmt.Fprint(stdout, onnxrunUsage)
-		fmt.Fprint(stdout, fs.FlagUsages())
-		return ExitOK
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return usage(nil)
-		}
-		return usage(err)
-	}
-	if help {
-		return usage(nil)
+	usage := func(err error) int { return icli.Usage(fs, stdout, stderr, err) }
+	if code, ok := icli.Parse(fs, args, stdout, stderr); !ok {
+		return code
 	}
 	switch {
 	case fs.NArg() != 1:
