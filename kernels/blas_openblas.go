@@ -32,3 +32,7 @@ func init() { C.openblas_set_num_threads(1) }
 // setBLASThreads is a no-op: OpenBLAS stays single-threaded and Sgemm's
 // split follows Threads().
 func setBLASThreads(n int) {}
+
+// openblasThreads sets OpenBLAS's own thread count; only the benchmark that
+// measures OpenBLAS's own multi-threaded rate changes it (and restores 1).
+func openblasThreads(n int) { C.openblas_set_num_threads(C.int(n)) }
