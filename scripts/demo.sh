@@ -34,6 +34,13 @@ bin/onnxbench "$OUT/resnet18.s30.onnx" --backend go,ort --batch 1 --time 2s
 if [ -d "$FIX" ]; then
   step "PyTorch's reference outputs, reproduced by both backends" \
     bin/onnxrun "$FIX/resnet18/model.onnx" --inputs "$FIX/resnet18/test_data_set_0" --compare go,ort --expect "$FIX/resnet18/test_data_set_0"
+  printf '\n== ... and on every fixture model\n'
+  for m in "$FIX"/*/model*.onnx; do
+    d=$(dirname "$m")
+    [ -d "$d/test_data_set_0" ] || continue
+    bin/onnxrun "$m" --inputs "$d/test_data_set_0" --compare go,ort --expect "$d/test_data_set_0" >/dev/null
+    echo "ok  $m: Go engine and onnxruntime both within tolerance of PyTorch"
+  done
   step "A trained MNIST net on the 10,000 MNIST test images (PyTorch: 98.57%)" \
     bin/onnxeval "$FIX/mnist_cnn/model.onnx" --dataset mnist
   step "Pruned globally by 90%" bin/onnxprune --amount 0.9 --scope global --force -o "$OUT/mnist_cnn.g90.onnx" "$FIX/mnist_cnn/model.onnx"
