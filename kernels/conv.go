@@ -93,7 +93,7 @@ func (p ConvParams) WorkspaceSize() int {
 // *Workspace makes the kernel borrow one from an internal pool.
 type Workspace struct {
 	buf []float32
-	wg  sync.WaitGroup
+	wg  runGroup
 
 	im2col  im2colTask
 	col2im  col2imTask

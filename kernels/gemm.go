@@ -108,10 +108,10 @@ type gemmTask struct {
 	act  Activation
 }
 
-// gemmJob is a gemmTask with its WaitGroup, pooled so Sgemm allocates nothing.
+// gemmJob is a gemmTask with its runGroup, pooled so Sgemm allocates nothing.
 type gemmJob struct {
 	t  gemmTask
-	wg sync.WaitGroup
+	wg runGroup
 }
 
 func (t *gemmTask) run(_, lo, hi int) {
