@@ -1,6 +1,8 @@
 package kernels
 
 import (
+	"math"
+
 	"github.com/onnxprune/onnxprune/internal/vec"
 	"gonum.org/v1/gonum/blas/gonum"
 )
@@ -141,6 +143,10 @@ type dwForwardTask struct {
 
 func (t *dwForwardTask) run(part, lo, hi int) {
 	p := &t.p
+	if p.dwDirect() {
+		t.runDirect(part, lo, hi)
+		return
+	}
 	hq, wq := p.dwDims()
 	qLen := p.StrideH * p.StrideW * hq * wq
 	buf := t.scratch[part*p.dwPartLen():][:p.dwPartLen()]
@@ -149,6 +155,13 @@ func (t *dwForwardTask) run(part, lo, hi int) {
 	mult := p.K / p.C
 	l := (p.OH-1)*wq + p.OW
 	s = s[:l]
+	lo32, hi32 := actBounds(t.act)
+	var off [9]int
+	if kk == 9 {
+		for i := range off {
+			off[i] = dwTapOffset(i/p.KW, i%p.KW, hq, wq, p)
+		}
+	}
 	filled := -1
 	for nk := lo; nk < hi; nk++ {
 		n, k := nk/p.K, nk%p.K
@@ -160,6 +173,15 @@ func (t *dwForwardTask) run(part, lo, hi int) {
 		if t.bias != nil {
 			b = t.bias[k]
 		}
+		o := t.out[nk*ohw : (nk+1)*ohw]
+		if kk == 9 {
+			// All nine taps and the epilogue in one pass over s.
+			vec.Taps9(s, q, &off, (*[9]float32)(t.weight[k*kk:]), b, lo32, hi32)
+			for oh := 0; oh < p.OH; oh++ {
+				copy(o[oh*p.OW:(oh+1)*p.OW], s[oh*wq:])
+			}
+			continue
+		}
 		fill(s, b)
 		w := t.weight[k*kk : (k+1)*kk]
 		for kh := 0; kh < p.KH; kh++ {
@@ -168,10 +190,92 @@ func (t *dwForwardTask) run(part, lo, hi int) {
 				vec.Axpy(w[kh*p.KW+kw], q[off:off+l], s[:l])
 			}
 		}
-		o := t.out[nk*ohw : (nk+1)*ohw]
 		for oh := 0; oh < p.OH; oh++ {
 			copyBiasAct(o[oh*p.OW:(oh+1)*p.OW], s[oh*wq:], 0, t.act)
 		}
+	}
+}
+
+// actBounds returns the clamp bounds of act for vec.Taps9: ±Inf for none.
+func actBounds(act Activation) (lo, hi float32) {
+	if !act.On {
+		return float32(math.Inf(-1)), float32(math.Inf(1))
+	}
+	return act.Min, act.Max
+}
+
+// dwDirect reports whether the forward pass can run the direct 3×3 kernel:
+// stride 1, no dilation, padding 1 all round (so the output has the
+// input's size, H, W ≥ 3). It needs no scratch: with the output's row
+// stride equal to the input's, tap (kh, kw) of output element x (flat
+// index oh·W + ow) reads input element x + (kh−1)·W + (kw−1), so over the
+// flat range [W+1, H·W−W−1) all nine taps are in bounds and one
+// vec.Taps9 pass computes them; it gets only the first and last columns
+// wrong (their left/right taps wrap round to the neighbouring row): those
+// are redone with six taps each, and the first and last rows go through a
+// zero-bordered copy of their input rows.
+func (p ConvParams) dwDirect() bool {
+	return p.KH == 3 && p.KW == 3 && p.StrideH == 1 && p.StrideW == 1 &&
+		p.DilationH == 1 && p.DilationW == 1 && p.PadTop == 1 && p.PadLeft == 1 &&
+		p.OH == p.H && p.OW == p.W && p.H >= 3 && p.W >= 3
+}
+
+// dwBandLen is about how many outputs the direct kernel computes before
+// going back to fix a band's edges, so that the band is still in L1.
+const dwBandLen = 2048
+
+// runDirect computes output planes [lo, hi) of N·K for dwDirect p.
+func (t *dwForwardTask) runDirect(part, lo, hi int) {
+	p := &t.p
+	h, w := p.H, p.W
+	hw := h * w
+	mult := p.K / p.C
+	lo32, hi32 := actBounds(t.act)
+	// pad holds the first or last output row's three input rows with zero
+	// borders (row stride w+2), so that vec.Taps9 does those rows whole.
+	pw := w + 2
+	pad := t.scratch[part*p.dwPartLen():][:3*pw]
+	var off, padOff [9]int
+	for i := range padOff {
+		padOff[i] = i/3*pw + i%3
+	}
+	band := max(1, dwBandLen/w)
+	for nk := lo; nk < hi; nk++ {
+		n, k := nk/p.K, nk%p.K
+		x := t.in[(n*p.C+k/mult)*hw:][:hw]
+		o := t.out[nk*hw:][:hw]
+		wk := (*[9]float32)(t.weight[k*9:])
+		var b float32
+		if t.bias != nil {
+			b = t.bias[k]
+		}
+		for r0 := 0; r0 < h; r0 += band {
+			r1 := min(h, r0+band)
+			if a, e := max(r0*w, w+1), min(r1*w, hw-w-1); a < e {
+				for i := range off {
+					off[i] = a + (i/3-1)*w + i%3 - 1
+				}
+				vec.Taps9(o[a:e], x, &off, wk, b, lo32, hi32)
+			}
+			// The first and last columns, whose left or right taps
+			// wrapped round.
+			for r := max(r0, 1); r < min(r1, h-1); r++ {
+				a := x[(r-1)*w : (r+2)*w]
+				s := b + wk[1]*a[0] + wk[2]*a[1] + wk[4]*a[w] + wk[5]*a[w+1] + wk[7]*a[2*w] + wk[8]*a[2*w+1]
+				o[r*w] = min(max(s, lo32), hi32)
+				s = b + wk[0]*a[w-2] + wk[1]*a[w-1] + wk[3]*a[2*w-2] + wk[4]*a[2*w-1] + wk[6]*a[3*w-2] + wk[7]*a[3*w-1]
+				o[r*w+w-1] = min(max(s, lo32), hi32)
+			}
+		}
+		// The first and last rows, through pad.
+		clear(pad)
+		copy(pad[pw+1:], x[:w])
+		copy(pad[2*pw+1:], x[w:2*w])
+		vec.Taps9(o[:w], pad, &padOff, wk, b, lo32, hi32)
+		copy(pad[1:], x[(h-2)*w:(h-1)*w])
+		copy(pad[pw+1:], x[(h-1)*w:])
+		clear(pad[2*pw:])
+		vec.Taps9(o[(h-1)*w:], pad, &padOff, wk, b, lo32, hi32)
 	}
 }
 

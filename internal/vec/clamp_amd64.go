@@ -43,3 +43,17 @@ func Axpy(a float32, x, y []float32) {
 		y[i] += a * x[i]
 	}
 }
+
+//go:noescape
+func taps9AVX2(y, x *float32, off *[9]int, w *[9]float32, n int, b, lo, hi float32)
+
+// taps9Vec runs Taps9 on the leading multiple-of-8 part of y with AVX2 FMA
+// and returns how many it did (0 without). The caller has checked bounds.
+func taps9Vec(y, x []float32, off *[9]int, w *[9]float32, b, lo, hi float32) int {
+	n := len(y) &^ 7
+	if !hasFMA || n == 0 {
+		return 0
+	}
+	taps9AVX2(&y[0], &x[0], off, w, n, b, lo, hi)
+	return n
+}
