@@ -7,13 +7,11 @@ require (
 	github.com/spf13/pflag v1.1.0
 	github.com/x448/float16 v0.8.4
 	github.com/yalue/onnxruntime_go v1.27.0
+	golang.org/x/sys v0.50.0
 	golang.org/x/term v0.48.0
 	gonum.org/v1/gonum v0.17.0
 	gonum.org/v1/netlib v0.0.0-20190313105609-8cb42192e0e0
 	google.golang.org/protobuf v1.36.12
 )
 
-require (
-	golang.org/x/exp v0.0.0-20261113113407-e3970619a1a4 // indirect
-	golang.org/x/sys v0.50.0 // indirect
-)
+require golang.org/x/exp v0.0.0-20261113113407-e3970619a1a4 // indirect
