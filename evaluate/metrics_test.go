@@ -146,12 +146,13 @@ func TestRunWithFakeSession(t *testing.T) {
 	}
 
 	s = &fakeSession{batch: 4, k: 3}
-	var bar strings.Builder
-	if r, err = Run(s, d, Options{Limit: 5, Progress: &bar}); err != nil || r.Samples != 5 || s.runs != 2 {
+	var calls []string
+	progress := func(done, total int, m *Metrics) { calls = append(calls, fmt.Sprintf("%d/%d %d", done, total, m.N)) }
+	if r, err = Run(s, d, Options{Limit: 5, Progress: progress}); err != nil || r.Samples != 5 || s.runs != 2 {
 		t.Errorf("limit 5: %v samples %d runs %d", err, r.Samples, s.runs)
 	}
-	if !strings.Contains(bar.String(), "5/5") {
-		t.Errorf("progress %q", bar.String())
+	if want := []string{"4/5 4", "5/5 5"}; !slices.Equal(calls, want) {
+		t.Errorf("progress calls %q, want %q", calls, want)
 	}
 
 	if _, err := Run(&fakeSession{batch: 2, k: 2}, d, Options{}); err == nil || !strings.Contains(err.Error(), "2 classes") {

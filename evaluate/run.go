@@ -2,9 +2,7 @@ package evaluate
 
 import (
 	"fmt"
-	"io"
 	"math"
-	"strings"
 	"time"
 
 	"github.com/onnxprune/onnxprune/onnx"
@@ -30,9 +28,10 @@ type Options struct {
 	TopK []int
 	// Output is the index of the session output holding the logits.
 	Output int
-	// Progress, when not nil, receives a progress bar redrawn in place
-	// ("\r"): give it a terminal only.
-	Progress io.Writer
+	// Progress, when not nil, is called after every batch with the images
+	// done, their total and the metrics so far (a command draws its
+	// progress bar from it).
+	Progress func(done, total int, m *Metrics)
 }
 
 // Result is an evaluation's outcome; its JSON form is what `onnxeval
@@ -124,7 +123,6 @@ func Run(s Session, d *Dataset, opts Options) (*Result, error) {
 	var m *Metrics
 	it := d.Batches(batch, true)
 	inputs := map[string]*tensor.Tensor{}
-	bar := newProgress(opts.Progress, d.Len(), d.Name)
 	for it.Next() {
 		b := it.Batch()
 		inputs[in.Name] = b.X
@@ -150,9 +148,10 @@ func Run(s Session, d *Dataset, opts Options) (*Result, error) {
 		if err := m.Add(y.F32(), b.Labels); err != nil {
 			return nil, err
 		}
-		bar.update(b.Start+b.N, m)
+		if opts.Progress != nil {
+			opts.Progress(b.Start+b.N, d.Len(), m)
+		}
 	}
-	bar.done()
 	if m == nil {
 		m = NewMetrics(d.Classes, opts.TopK...)
 	}
@@ -187,35 +186,4 @@ func Evaluate(b runtime.Backend, m *onnx.Model, ro runtime.Options, d *Dataset, 
 	}
 	defer s.Close()
 	return Run(s, d, opts)
-}
-
-// progress draws "name [=====>    ] 1234/10000  acc 98.50%" in place.
-type progress struct {
-	w     io.Writer
-	total int
-	name  string
-	last  time.Time
-}
-
-func newProgress(w io.Writer, total int, name string) *progress {
-	return &progress{w: w, total: total, name: name}
-}
-
-func (p *progress) update(done int, m *Metrics) {
-	if p.w == nil || (done < p.total && time.Since(p.last) < 100*time.Millisecond) {
-		return
-	}
-	p.last = time.Now()
-	const width = 30
-	fill := width
-	if p.total > 0 {
-		fill = done * width / p.total
-	}
-	fmt.Fprintf(p.w, "\r%s [%s%s] %d/%d  acc %.2f%%", p.name, strings.Repeat("=", fill), strings.Repeat(" ", width-fill), done, p.total, 100*m.Accuracy())
-}
-
-func (p *progress) done() {
-	if p.w != nil {
-		fmt.Fprint(p.w, "\r\033[K")
-	}
 }

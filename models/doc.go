@@ -29,5 +29,5 @@
 // (Cout·Hout·Wout·(Cin/groups)·kh·kw for a Conv, in·out for a Linear).
 //
 // Errors: an unknown architecture, an option out of range or an input too
-// small for the network is a *UsageError; nothing here panics on user input.
+// small for the network is a *OptionError; nothing here panics on user input.
 package models

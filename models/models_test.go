@@ -3,6 +3,7 @@ package models_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -552,7 +553,8 @@ func TestOptions(t *testing.T) {
 		{"lenet5", models.Options{Input: []int{1, 28}}},
 	} {
 		_, _, err := models.Build(bad.arch, bad.opts)
-		if err == nil || !models.IsUsage(err) {
+		var oe *models.OptionError
+		if !errors.As(err, &oe) {
 			t.Errorf("%s %+v: error %v, want a usage error", bad.arch, bad.opts, err)
 		} else {
 			t.Logf("%s: %v", bad.arch, err)
@@ -584,28 +586,4 @@ func TestExternalData(t *testing.T) {
 		}
 	}
 	t.Logf("external data: %d bytes", st.Size())
-}
-
-func TestParseHelpers(t *testing.T) {
-	if d, err := models.ParseInput("3x224x224"); err != nil || !slices.Equal(d, []int{3, 224, 224}) {
-		t.Errorf("ParseInput: %v %v", d, err)
-	}
-	for _, bad := range []string{"", "3x224", "0x1x1", "ax1x1", "3x224x224x1"} {
-		if _, err := models.ParseInput(bad); err == nil {
-			t.Errorf("ParseInput(%q) accepted", bad)
-		}
-	}
-	for s, want := range map[string]int64{"0": 0, "1024": 1024, "64K": 64 << 10, "100M": 100 << 20, "1G": 1 << 30, "2MiB": 2 << 20, "3mb": 3 << 20} {
-		if got, err := models.ParseBytes(s); err != nil || got != want {
-			t.Errorf("ParseBytes(%q) = %d, %v; want %d", s, got, err, want)
-		}
-	}
-	for _, bad := range []string{"", "-1", "1T", "x"} {
-		if _, err := models.ParseBytes(bad); err == nil {
-			t.Errorf("ParseBytes(%q) accepted", bad)
-		}
-	}
-	if got := models.Thousands(138357544); got != "138,357,544" {
-		t.Errorf("Thousands: %s", got)
-	}
 }

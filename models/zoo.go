@@ -1,7 +1,6 @@
 package models
 
 import (
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -93,11 +92,12 @@ func Archs() []*Arch {
 	return s
 }
 
-// UsageError is an error in what the caller asked for (an unknown
-// architecture, an impossible input size or option).
-type UsageError struct{ Msg string }
+// OptionError is an error in what the caller asked for (an unknown
+// architecture, an impossible input size or option), as opposed to a
+// failure to build; read it with errors.As.
+type OptionError struct{ Msg string }
 
-func (e *UsageError) Error() string { return "models: " + e.Msg }
+func (e *OptionError) Error() string { return "models: " + e.Msg }
 
 // Lookup finds an architecture by name; "-" and "_" are interchangeable and
 // case does not matter.
@@ -112,7 +112,7 @@ func Lookup(name string) (*Arch, error) {
 	for _, a := range Archs() {
 		names = append(names, a.Name)
 	}
-	return nil, &UsageError{Msg: fmt.Sprintf("unknown architecture %q (have %s)", name, strings.Join(names, ", "))}
+	return nil, &OptionError{Msg: fmt.Sprintf("unknown architecture %q (have %s)", name, strings.Join(names, ", "))}
 }
 
 // Info is what building an architecture tells about it.
@@ -153,23 +153,23 @@ func build(name string, opts Options, dry bool) (*onnx.Model, *Info, error) {
 		opts.Opset = DefaultOpset
 	}
 	if opts.Opset < MinOpset || opts.Opset > MaxOpset {
-		return nil, nil, &UsageError{Msg: fmt.Sprintf("opset %d: want %d to %d", opts.Opset, MinOpset, MaxOpset)}
+		return nil, nil, &OptionError{Msg: fmt.Sprintf("opset %d: want %d to %d", opts.Opset, MinOpset, MaxOpset)}
 	}
 	if opts.Classes == 0 {
 		opts.Classes = a.Classes
 	}
 	if opts.Classes < 1 {
-		return nil, nil, &UsageError{Msg: fmt.Sprintf("%d classes: want at least 1", opts.Classes)}
+		return nil, nil, &OptionError{Msg: fmt.Sprintf("%d classes: want at least 1", opts.Classes)}
 	}
 	if opts.Batch < 0 {
-		return nil, nil, &UsageError{Msg: fmt.Sprintf("batch %d: want a positive size, or 0 for a symbolic one", opts.Batch)}
+		return nil, nil, &OptionError{Msg: fmt.Sprintf("batch %d: want a positive size, or 0 for a symbolic one", opts.Batch)}
 	}
 	in := opts.Input
 	if in == nil {
 		in = a.Input[:]
 	}
 	if len(in) != 3 || in[0] < 1 || in[1] < 1 || in[2] < 1 || in[0] > 1<<16 || in[1] > 1<<16 || in[2] > 1<<16 {
-		return nil, nil, &UsageError{Msg: fmt.Sprintf("input %v: want C, H, W, each from 1 to 65536", in)}
+		return nil, nil, &OptionError{Msg: fmt.Sprintf("input %v: want C, H, W, each from 1 to 65536", in)}
 	}
 	opts.Input = append([]int(nil), in...)
 	b := newBuilder(opts, dry)
@@ -178,7 +178,7 @@ func build(name string, opts Options, dry bool) (*onnx.Model, *Info, error) {
 	y := a.build(b, x)
 	b.Output(y)
 	if err := b.Err(); err != nil {
-		return nil, nil, &UsageError{Msg: fmt.Sprintf("%s with input %dx%dx%d: %s", a.Name, in[0], in[1], in[2], strings.TrimPrefix(err.Error(), "models: "))}
+		return nil, nil, &OptionError{Msg: fmt.Sprintf("%s with input %dx%dx%d: %s", a.Name, in[0], in[1], in[2], strings.TrimPrefix(err.Error(), "models: "))}
 	}
 	info := &Info{Arch: a.Name, Description: a.Description, Input: opts.Input, Classes: opts.Classes, Params: b.params, Nodes: len(b.g.Node), Layers: b.layers}
 	for _, l := range b.layers {
@@ -224,8 +224,3 @@ func irVersion(opset int) int64 {
 	return 10
 }
 
-// IsUsage reports whether err is a *UsageError.
-func IsUsage(err error) bool {
-	var u *UsageError
-	return errors.As(err, &u)
-}

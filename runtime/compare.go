@@ -33,6 +33,9 @@ type Diff struct {
 	Rows      int  `json:"rows"`
 	Top1Agree int  `json:"top1_agree"`
 	OK        bool `json:"ok"` // within the tolerance and every argmax agrees
+	// Failed names each criterion not met, in words that give the numbers:
+	// the element tolerance, the scale bound, top-1 agreement.
+	Failed []string `json:"failed,omitempty"`
 }
 
 func (d Diff) String() string {
@@ -78,7 +81,16 @@ func Compare(got, want *tensor.Tensor, tol Tolerance) (Diff, error) {
 			}
 		}
 	}
-	d.OK = d.Violations == 0 && d.Top1Agree == d.Rows && (tol.Scale <= 0 || d.MaxAbs <= tol.Scale*d.MaxWant)
+	if d.Violations > 0 {
+		d.Failed = append(d.Failed, fmt.Sprintf("%d elements outside atol %.3g + rtol %.3g·|ref|", d.Violations, tol.Atol, tol.Rtol))
+	}
+	if tol.Scale > 0 && !(d.MaxAbs <= tol.Scale*d.MaxWant) {
+		d.Failed = append(d.Failed, fmt.Sprintf("max abs %.3g > scale %.3g·max|ref| = %.3g", d.MaxAbs, tol.Scale, tol.Scale*d.MaxWant))
+	}
+	if d.Top1Agree != d.Rows {
+		d.Failed = append(d.Failed, fmt.Sprintf("top-1 differs in %d of %d rows", d.Rows-d.Top1Agree, d.Rows))
+	}
+	d.OK = len(d.Failed) == 0
 	return d, nil
 }
 

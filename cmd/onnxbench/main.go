@@ -1,12 +1,11 @@
-// Command onnxbench measures latency and throughput of an ONNX model with
-// the Go engine and onnxruntime, for several batch sizes, side by side.
-// Run "onnxbench --help" for usage.
+// Command onnxbench: see package github.com/onnxprune/onnxprune/tools/onnxbench, or run
+// "onnxbench --help".
 package main
 
 import (
 	"os"
 
-	"github.com/onnxprune/onnxprune/runtime/cli"
+	"github.com/onnxprune/onnxprune/tools/onnxbench"
 )
 
-func main() { os.Exit(cli.Onnxbench(os.Args[1:], os.Stdout, os.Stderr)) }
+func main() { os.Exit(onnxbench.Main(os.Args[1:], os.Stdout, os.Stderr)) }

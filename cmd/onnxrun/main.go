@@ -1,12 +1,11 @@
-// Command onnxrun runs an ONNX model with the Go engine or onnxruntime, on
-// stored or random inputs, and compares backends and expected outputs.
-// Run "onnxrun --help" for usage.
+// Command onnxrun: see package github.com/onnxprune/onnxprune/tools/onnxrun, or run
+// "onnxrun --help".
 package main
 
 import (
 	"os"
 
-	"github.com/onnxprune/onnxprune/runtime/cli"
+	"github.com/onnxprune/onnxprune/tools/onnxrun"
 )
 
-func main() { os.Exit(cli.Onnxrun(os.Args[1:], os.Stdout, os.Stderr)) }
+func main() { os.Exit(onnxrun.Main(os.Args[1:], os.Stdout, os.Stderr)) }

@@ -1,8 +1,9 @@
-package main
+package onnxmem
 
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,7 +17,7 @@ import (
 func TestJSONContract(t *testing.T) {
 	model := filepath.Join(testshared.Dir(t), "fixtures", "mnist_cnn", "model.onnx")
 	var out bytes.Buffer
-	if code := run([]string{"--json", "--batch", "2", model}, &out); code != 0 {
+	if code := Main([]string{"--json", "--batch", "2", model}, &out, io.Discard); code != 0 {
 		t.Fatalf("exit %d", code)
 	}
 	var r struct {
@@ -82,7 +83,7 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"--help"}, 0},
 	} {
 		var out bytes.Buffer
-		if code := run(c.args, &out); code != c.code {
+		if code := Main(c.args, &out, io.Discard); code != c.code {
 			t.Errorf("onnxmem %s: exit %d, want %d", strings.Join(c.args, " "), code, c.code)
 		}
 	}

@@ -1,32 +1,22 @@
-package main_test
+package onnxzoo
 
 import (
+	"bytes"
 	"encoding/json"
-	"errors"
-	"os/exec"
+	"io"
 	"path/filepath"
 	"testing"
 
 	"github.com/onnxprune/onnxprune/onnx"
 )
 
-// TestCommand builds onnxzoo and checks its outputs and exit codes.
+// TestCommand checks onnxzoo's outputs and exit codes.
 func TestCommand(t *testing.T) {
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "onnxzoo")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
 	runCmd := func(args ...string) (string, int) {
-		out, err := exec.Command(bin, args...).Output()
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			return string(out), ee.ExitCode()
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		return string(out), 0
+		var out bytes.Buffer
+		code := Main(args, &out, io.Discard)
+		return out.String(), code
 	}
 	out, code := runCmd("list", "--json")
 	var list []struct {
@@ -60,6 +50,8 @@ func TestCommand(t *testing.T) {
 		{[]string{"vgg16", "--input", "3x32x32"}, 2},
 		{[]string{}, 2},
 		{[]string{"lenet5", "-o", filepath.Join(dir, "missing", "x.onnx")}, 1},
+		{[]string{"lenet5", "--external-threshold", "-1"}, 2},
+		{[]string{"lenet5", "--external-threshold", "12Q"}, 2},
 	} {
 		if _, code := runCmd(c.args...); code != c.code {
 			t.Errorf("onnxzoo %v: exit %d, want %d", c.args, code, c.code)

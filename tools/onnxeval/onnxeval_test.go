@@ -1,9 +1,10 @@
-package main
+package onnxeval
 
 import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,8 +24,7 @@ func fixture(t *testing.T, name, file string) string {
 
 func runCmd(args ...string) (int, string) {
 	var out bytes.Buffer
-	fs, run := newCommand(&out)
-	code := cli.Run(fs, args, run)
+	code := Main(args, &out, io.Discard)
 	return code, out.String()
 }
 

@@ -1,15 +1,15 @@
-package main
+package onnxprune
 
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/onnxprune/onnxprune/internal/testshared"
 
-	"github.com/onnxprune/onnxprune/internal/cli"
 	"github.com/onnxprune/onnxprune/onnx"
 )
 
@@ -30,8 +30,7 @@ func setup(t *testing.T) string {
 
 func runCmd(args ...string) (int, string) {
 	var out bytes.Buffer
-	fs, run := newCommand(&out)
-	code := cli.Run(fs, args, run)
+	code := Main(args, &out, io.Discard)
 	return code, out.String()
 }
 
