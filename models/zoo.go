@@ -223,4 +223,3 @@ func irVersion(opset int) int64 {
 	}
 	return 10
 }
-
