@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/onnxprune/onnxprune/onnx/onnxpb"
 	"github.com/onnxprune/onnxprune/tensor"
@@ -382,7 +383,7 @@ func (b *Builder) foldInto(ci *convInfo, c int) {
 	}
 	if ci.bias == nil {
 		// The folded Conv takes a bias named after the Conv module.
-		name, _ := cutSuffix(ci.weight.GetName(), "weight")
+		name, _ := strings.CutSuffix(ci.weight.GetName(), "weight")
 		name += "bias"
 		ci.bias = newParam(name, []int{c}, InitZeros, 0, 0, 0, b.dry)
 		ci.node.Input = append(ci.node.Input, name)
@@ -397,7 +398,7 @@ func (b *Builder) foldInto(ci *convInfo, c int) {
 	if b.dry {
 		return
 	}
-	foldBN(ci.weight.RawData, ci.bias.RawData, gamma, beta, mean, vr, foldEps(bnEps))
+	foldBN(ci.weight.RawData, ci.bias.RawData, gamma, beta, mean, vr, float64(float32(bnEps))) // the float32 the node holds, widened, as onnx.FoldBatchNorm does
 }
 
 // foldBN rewrites raw little-endian float32 conv weights [C, ...] and bias [C].

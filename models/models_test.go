@@ -497,7 +497,7 @@ func TestFoldMatchesFoldBatchNorm(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		n, err := models.FoldBatchNorm(keep)
+		n, err := onnx.FoldBatchNorm(keep)
 		if err != nil {
 			t.Fatal(err)
 		}

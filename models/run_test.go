@@ -104,7 +104,7 @@ func TestFoldKeepEqual(t *testing.T) {
 
 			perturbBN(t, keep, 9)
 			folded := &onnx.Model{Proto: proto.Clone(keep.Proto).(*onnxpb.ModelProto)}
-			n, err := models.FoldBatchNorm(folded)
+			n, err := onnx.FoldBatchNorm(folded)
 			if err != nil || n == 0 {
 				t.Fatalf("FoldBatchNorm: %d folded, %v", n, err)
 			}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"github.com/onnxprune/onnxprune/onnx"
-	"github.com/onnxprune/onnxprune/onnx/onnxpb"
 	"github.com/onnxprune/onnxprune/tensor"
 )
 
@@ -326,54 +325,5 @@ func commit(g *onnx.Graph, es []edit, groups map[int]int64) {
 			}
 		}
 	}
-	dropUnused(gp)
-}
-
-// dropUnused removes Identity nodes whose outputs nobody reads and
-// initializers that nothing reads any more.
-func dropUnused(gp *onnxpb.GraphProto) {
-	for {
-		read := map[string]bool{}
-		for _, n := range gp.Node {
-			for _, in := range n.Input {
-				read[in] = true
-			}
-		}
-		for _, o := range gp.Output {
-			read[o.GetName()] = true
-		}
-		changed := false
-		nodes := gp.Node[:0]
-		for _, n := range gp.Node {
-			if n.GetOpType() == "Identity" && len(n.Output) == 1 && !read[n.Output[0]] {
-				changed = true
-				continue
-			}
-			nodes = append(nodes, n)
-		}
-		gp.Node = nodes
-		if changed {
-			continue
-		}
-		inits := gp.Initializer[:0]
-		dropped := map[string]bool{}
-		for _, t := range gp.Initializer {
-			if !read[t.GetName()] {
-				dropped[t.GetName()] = true
-				continue
-			}
-			inits = append(inits, t)
-		}
-		gp.Initializer = inits
-		if len(dropped) > 0 {
-			ins := gp.Input[:0]
-			for _, in := range gp.Input {
-				if !dropped[in.GetName()] {
-					ins = append(ins, in)
-				}
-			}
-			gp.Input = ins
-		}
-		return
-	}
+	onnx.RemoveUnused(gp)
 }

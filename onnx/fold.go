@@ -1,18 +1,13 @@
-package models
+package onnx
 
 import (
 	"fmt"
 	"math"
 	"slices"
 
-	"github.com/onnxprune/onnxprune/onnx"
 	"github.com/onnxprune/onnxprune/onnx/onnxpb"
 	"github.com/onnxprune/onnxprune/tensor"
 )
-
-// foldEps returns the epsilon a fold uses: the float32 the BatchNormalization
-// node holds, widened, so that the folded model computes what the kept one does.
-func foldEps(eps float32) float64 { return float64(eps) }
 
 // FoldBatchNorm folds every inference-mode BatchNormalization whose input is
 // the output of a Conv read by nothing else, with all parameters in
@@ -21,8 +16,8 @@ func foldEps(eps float32) float64 { return float64(eps) }
 // to float32. A Conv without bias gains one, named after its weight
 // ("conv1.weight" → "conv1.bias"). It returns the number of folded nodes.
 // On error the model is unchanged.
-func FoldBatchNorm(m *onnx.Model) (int, error) {
-	g, err := onnx.NewModelGraph(m)
+func FoldBatchNorm(m *Model) (int, error) {
+	g, err := NewModelGraph(m)
 	if err != nil {
 		return 0, err
 	}
@@ -50,7 +45,7 @@ func FoldBatchNorm(m *onnx.Model) (int, error) {
 		if slices.ContainsFunc(n.Output[1:], func(s string) bool { return s != "" }) {
 			continue // training-mode outputs
 		}
-		a := onnx.NodeAttrs(n, onnx.NodeName(n, i))
+		a := NodeAttrs(n, NodeName(n, i))
 		if tm, err := a.Int("training_mode", 0); err != nil || tm != 0 {
 			continue
 		}
@@ -73,8 +68,8 @@ func FoldBatchNorm(m *onnx.Model) (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		f := fold{bn: n, conv: conv, w: g.Initializers[conv.Input[1]], eps: foldEps(eps)}
-		if f.wt, err = onnx.DecodeTensor(f.w); err != nil {
+		f := fold{bn: n, conv: conv, w: g.Initializers[conv.Input[1]], eps: float64(eps)} // the float32 the node holds, widened: the kept model computes with it
+		if f.wt, err = DecodeTensor(f.w); err != nil {
 			return 0, err
 		}
 		if f.wt.DType != tensor.Float32 || len(f.wt.Shape) < 1 {
@@ -83,23 +78,23 @@ func FoldBatchNorm(m *onnx.Model) (int, error) {
 		c := f.wt.Shape[0]
 		params := make([][]float32, 4)
 		for k := range 4 {
-			t, err := onnx.DecodeTensor(g.Initializers[n.Input[1+k]])
+			t, err := DecodeTensor(g.Initializers[n.Input[1+k]])
 			if err != nil {
 				return 0, err
 			}
 			if t.DType != tensor.Float32 || t.Len() != c {
-				return 0, fmt.Errorf("models: %s: parameter %q has %v %v, want %d float32 values for Conv %q", onnx.NodeName(n, i), n.Input[1+k], t.DType, t.Shape, c, conv.GetName())
+				return 0, fmt.Errorf("onnx: %s: parameter %q has %v %v, want %d float32 values for Conv %q", NodeName(n, i), n.Input[1+k], t.DType, t.Shape, c, conv.GetName())
 			}
 			params[k] = t.F32()
 		}
 		f.gamma, f.beta, f.mean, f.vr = params[0], params[1], params[2], params[3]
 		if len(conv.Input) > 2 && conv.Input[2] != "" {
 			f.b = g.Initializers[conv.Input[2]]
-			if f.bt, err = onnx.DecodeTensor(f.b); err != nil {
+			if f.bt, err = DecodeTensor(f.b); err != nil {
 				return 0, err
 			}
 			if f.bt.DType != tensor.Float32 || f.bt.Len() != c {
-				return 0, fmt.Errorf("models: Conv %q: bias %q has %v %v, want %d float32 values", conv.GetName(), f.b.GetName(), f.bt.DType, f.bt.Shape, c)
+				return 0, fmt.Errorf("onnx: Conv %q: bias %q has %v %v, want %d float32 values", conv.GetName(), f.b.GetName(), f.bt.DType, f.bt.Shape, c)
 			}
 		}
 		folds = append(folds, f)
@@ -127,8 +122,8 @@ func FoldBatchNorm(m *onnx.Model) (int, error) {
 			}
 			b[o] = float32((float64(b[o])-float64(f.mean[o]))*s + float64(f.beta[o]))
 		}
-		onnx.SetTensorData(f.w, f.wt)
-		onnx.SetTensorData(f.b, f.bt)
+		SetTensorData(f.w, f.wt)
+		SetTensorData(f.b, f.bt)
 		y, x := f.bn.Output[0], f.conv.Output[0]
 		if isOutput[y] {
 			f.conv.Output[0] = y // the graph output keeps its name
@@ -161,7 +156,7 @@ func FoldBatchNorm(m *onnx.Model) (int, error) {
 
 // biasName names the bias a folded Conv gains: its weight's name with
 // "weight" replaced by "bias", or the node's name + "_bias".
-func biasName(g *onnx.Graph, weight, node string) string {
+func biasName(g *Graph, weight, node string) string {
 	name := node + "_bias"
 	if base, ok := cutSuffix(weight, "weight"); ok {
 		name = base + "bias"
