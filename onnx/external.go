@@ -94,6 +94,68 @@ func parseExternal(tp *onnxpb.TensorProto) (externalRef, error) {
 	return ref, nil
 }
 
+// externalSpan resolves and checks one external tensor's reference by stat
+// alone: a location inside the model's folder (symbolic links included), a
+// regular file, and a byte range that the dims need and the file holds.
+func (m *Model) externalSpan(tp *onnxpb.TensorProto) (path string, offset, length int64, err error) {
+	ref, err := parseExternal(tp)
+	if err != nil {
+		return "", 0, 0, err
+	}
+	what := fmt.Sprintf("tensor %q", tp.GetName())
+	if m.Dir == "" {
+		return "", 0, 0, formatErr(what, "external data %q but the model was not read from a folder", ref.location)
+	}
+	path = filepath.Join(m.Dir, filepath.FromSlash(ref.location))
+	// Refuse a symbolic link that points out of the folder too.
+	if real, err := filepath.EvalSymlinks(path); err == nil {
+		if dir, err := filepath.EvalSymlinks(m.Dir); err == nil {
+			if rel, err := filepath.Rel(dir, real); err != nil || !filepath.IsLocal(rel) {
+				return "", 0, 0, formatErr(what, "external data location %q resolves outside the model's folder", ref.location)
+			}
+		}
+	}
+	// Opening a named pipe would block for ever, and a device has no size
+	// to check: only a regular file holds tensor data.
+	st, err := os.Stat(path)
+	if err != nil {
+		return "", 0, 0, &FormatError{What: what, Msg: "external data", Err: err}
+	}
+	if !st.Mode().IsRegular() {
+		return "", 0, 0, formatErr(what, "external data location %q is not a regular file (%v)", ref.location, st.Mode().Type())
+	}
+	n, err := TensorElements(tp)
+	if err != nil {
+		return "", 0, 0, err
+	}
+	want := n * int64(tensor.DType(tp.GetDataType()).Size())
+	length = ref.length
+	if length < 0 {
+		length = st.Size() - ref.offset
+	}
+	if length != want {
+		return "", 0, 0, formatErr(what, "external data length %d, dims %v need %d bytes", length, tp.Dims, want)
+	}
+	if ref.offset > st.Size() || length > st.Size()-ref.offset {
+		return "", 0, 0, formatErr(what, "external data [%d, %d) runs past the end of %s (%d bytes)", ref.offset, ref.offset+length, ref.location, st.Size())
+	}
+	return path, ref.offset, length, nil
+}
+
+// CheckExternal checks every external data reference as Load does (the
+// location stays in the model's folder, names a regular file, and the file
+// holds the range the dims need) without reading any weight: what LoadHeader
+// does for a model read from a file.
+func (m *Model) CheckExternal() error {
+	return forEachTensor(m.Graph(), func(tp *onnxpb.TensorProto) error {
+		if tp.GetDataLocation() != onnxpb.TensorProto_EXTERNAL {
+			return nil
+		}
+		_, _, _, err := m.externalSpan(tp)
+		return err
+	})
+}
+
 // loadExternal reads every external tensor into raw_data.
 func (m *Model) loadExternal() error {
 	files := map[string]*os.File{}
@@ -106,57 +168,20 @@ func (m *Model) loadExternal() error {
 		if tp.GetDataLocation() != onnxpb.TensorProto_EXTERNAL {
 			return nil
 		}
-		ref, err := parseExternal(tp)
+		path, offset, length, err := m.externalSpan(tp)
 		if err != nil {
 			return err
 		}
 		what := fmt.Sprintf("tensor %q", tp.GetName())
-		if m.Dir == "" {
-			return formatErr(what, "external data %q but the model was not read from a folder", ref.location)
-		}
-		path := filepath.Join(m.Dir, filepath.FromSlash(ref.location))
-		// Refuse a symbolic link that points out of the folder too.
-		if real, err := filepath.EvalSymlinks(path); err == nil {
-			if dir, err := filepath.EvalSymlinks(m.Dir); err == nil {
-				if rel, err := filepath.Rel(dir, real); err != nil || !filepath.IsLocal(rel) {
-					return formatErr(what, "external data location %q resolves outside the model's folder", ref.location)
-				}
-			}
-		}
 		f := files[path]
 		if f == nil {
-			// Opening a named pipe would block for ever, and a device has no
-			// size to check: only a regular file holds tensor data.
-			if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() {
-				return formatErr(what, "external data location %q is not a regular file (%v)", ref.location, st.Mode().Type())
-			}
-			f, err = os.Open(path)
-			if err != nil {
+			if f, err = os.Open(path); err != nil {
 				return &FormatError{What: what, Msg: "external data", Err: err}
 			}
 			files[path] = f
 		}
-		st, err := f.Stat()
-		if err != nil {
-			return &FormatError{What: what, Msg: "external data", Err: err}
-		}
-		n, err := TensorElements(tp)
-		if err != nil {
-			return err
-		}
-		want := n * int64(tensor.DType(tp.GetDataType()).Size())
-		length := ref.length
-		if length < 0 {
-			length = st.Size() - ref.offset
-		}
-		if length != want {
-			return formatErr(what, "external data length %d, dims %v need %d bytes", length, tp.Dims, want)
-		}
-		if ref.offset > st.Size() || length > st.Size()-ref.offset {
-			return formatErr(what, "external data [%d, %d) runs past the end of %s (%d bytes)", ref.offset, ref.offset+length, ref.location, st.Size())
-		}
 		buf := make([]byte, length)
-		if _, err := f.ReadAt(buf, ref.offset); err != nil && err != io.EOF {
+		if _, err := f.ReadAt(buf, offset); err != nil && err != io.EOF {
 			return &FormatError{What: what, Msg: "reading external data", Err: err}
 		}
 		tp.RawData = buf

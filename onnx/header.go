@@ -28,6 +28,7 @@ var tensorDataFields = map[protowire.Number]bool{4: true, 5: true, 6: true, 7: t
 // parameter counts and costs can be computed, but their values cannot be
 // decoded and the model cannot be saved. Small tensors (shape constants) keep
 // their data. The file is memory-mapped, so weight bytes are never read.
+// External data references are checked by stat alone (CheckExternal).
 func LoadHeader(path string) (*Model, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -60,6 +61,9 @@ func LoadHeader(path string) (*Model, error) {
 		return nil, withFile(err, path)
 	}
 	m.Path, m.Dir = path, filepath.Dir(path)
+	if err := m.CheckExternal(); err != nil {
+		return nil, withFile(err, path)
+	}
 	return m, nil
 }
 

@@ -78,6 +78,10 @@ func (m *Model) validateHeader() error {
 	if g == nil {
 		return formatErr("", "model has no graph")
 	}
+	// The spec requires an opset_import: without one, no node's meaning is known.
+	if len(m.Proto.GetOpsetImport()) == 0 {
+		return formatErr("", "model has no opset_import (the ONNX spec requires one; which version of each operator is meant is unknown)")
+	}
 	for _, t := range g.Initializer {
 		if _, err := tensorShape(t); err != nil {
 			return err

@@ -33,6 +33,9 @@ type unaryDef struct {
 	bwd func(p *unaryParams, dx, dy, x, y []float32)
 	// signed: also runs on signed integers (Abs, Neg, Relu).
 	signed bool
+	// since is the operator's first opset (0: 1); every version since
+	// has the same meaning here (version 1's consumed_inputs is ignored).
+	since int
 }
 
 // unaryMap applies f element by element (for the functions whose cost is
@@ -161,7 +164,7 @@ var unaryDefs = []unaryDef{
 				return 0
 			})
 		}},
-	{typ: "HardSwish", flops: 5, saveIn: true,
+	{typ: "HardSwish", flops: 5, saveIn: true, since: 14,
 		fwd: func(_ *unaryParams, y, x []float32) {
 			x = x[:len(y)]
 			for i, v := range x {
@@ -180,7 +183,7 @@ var unaryDefs = []unaryDef{
 				}
 			})
 		}},
-	{typ: "Erf", flops: 1, saveIn: true,
+	{typ: "Erf", flops: 1, saveIn: true, since: 9,
 		fwd: func(_ *unaryParams, y, x []float32) { unaryMap(y, x, math.Erf) },
 		bwd: func(_ *unaryParams, dx, dy, x, _ []float32) {
 			unaryGrad(dx, dy, func(i int) float32 {
@@ -188,7 +191,7 @@ var unaryDefs = []unaryDef{
 				return float32(2 / math.SqrtPi * math.Exp(-v*v))
 			})
 		}},
-	{typ: "Gelu", flops: 5, saveIn: true,
+	{typ: "Gelu", flops: 5, saveIn: true, since: 20,
 		attrs: func(n *Node) (unaryParams, error) {
 			s, err := n.Attrs.String("approximate", "none")
 			if err != nil {
@@ -407,8 +410,9 @@ func sameShape(n *Node, in []onnx.Value) ([]onnx.Value, error) {
 
 func registerUnary(d *unaryDef) {
 	Register(&Op{
-		Type:  d.typ,
-		Shape: sameShape,
+		Type:     d.typ,
+		MinOpset: max(d.since, 1),
+		Shape:    sameShape,
 		Cost: func(n *Node, in, out []onnx.Value) Cost {
 			c := Cost{OtherFLOPs: d.flops * out[0].Elements()}
 			if d.saveIn {
@@ -672,8 +676,9 @@ func (k *preluKernel) Backward(dIn, dOut, in, out []*tensor.Tensor) error {
 
 func init() {
 	Register(&Op{
-		Type:  "PRelu",
-		Shape: preluShape,
+		Type:     "PRelu",
+		MinOpset: 7, // PRelu-1 and -6 broadcast the slope by their own legacy rule
+		Shape:    preluShape,
 		Cost: func(n *Node, in, out []onnx.Value) Cost {
 			return Cost{OtherFLOPs: 2 * out[0].Elements(), SavedInputs: []int{0, 1}}
 		},
@@ -684,7 +689,8 @@ func init() {
 		registerUnary(&unaryDefs[i])
 	}
 	Register(&Op{
-		Type: "Clip",
+		Type:     "Clip",
+		MinOpset: 1, // min and max: attributes before 11, inputs from 11
 		Shape: func(n *Node, in []onnx.Value) ([]onnx.Value, error) {
 			if err := ewNeedInputs(n, in, 1, 3); err != nil {
 				return nil, err

@@ -565,6 +565,6 @@ func (k *lnKernel) Backward(dIn, dOut, in, out []*tensor.Tensor) error {
 }
 
 func init() {
-	Register(&Op{Type: "BatchNormalization", Shape: bnShape, Cost: bnCost, Kernel: bnBind, Params: []int{1, 2}, Buffers: []int{3, 4}})
-	Register(&Op{Type: "LayerNormalization", Shape: lnShape, Cost: lnCost, Kernel: lnBind, Params: []int{1, 2}})
+	Register(&Op{Type: "BatchNormalization", MinOpset: 7, Shape: bnShape, Cost: bnCost, Kernel: bnBind, Params: []int{1, 2}, Buffers: []int{3, 4}})
+	Register(&Op{Type: "LayerNormalization", MinOpset: 17, Shape: lnShape, Cost: lnCost, Kernel: lnBind, Params: []int{1, 2}})
 }

@@ -731,9 +731,12 @@ func ewAllInputs(in []onnx.Value) []int {
 	return s
 }
 
+// registerBinary registers Add, Sub, Mul or Div from opset 7: versions 1 and
+// 6 broadcast by their legacy broadcast/axis attributes, not numpy's rule.
 func registerBinary(typ string, op arithOp, savedIn, savedOut []int) {
 	Register(&Op{
-		Type: typ,
+		Type:     typ,
+		MinOpset: 7,
 		Shape: func(n *Node, in []onnx.Value) ([]onnx.Value, error) {
 			return ewShape(n, in, 2, 2, tensor.Undefined)
 		},
@@ -744,9 +747,12 @@ func registerBinary(typ string, op arithOp, savedIn, savedOut []int) {
 	})
 }
 
+// registerVariadic registers Sum, Mean, Max or Min: versions before 8 take
+// equal shapes only, a case of the numpy broadcasting implemented here.
 func registerVariadic(typ string, op arithOp, mean bool) {
 	Register(&Op{
-		Type: typ,
+		Type:     typ,
+		MinOpset: 1,
 		Shape: func(n *Node, in []onnx.Value) ([]onnx.Value, error) {
 			for i := range in {
 				if !ewHas(n, i) {
@@ -998,9 +1004,13 @@ func ewCompare[T ewNumeric](k *compareKernel, d []bool, a, b []T) {
 	})
 }
 
-func registerCompare(typ string, op cmpOp) {
+// registerCompare registers a comparison from its first numpy-broadcasting
+// version: 7 (Equal, Greater, Less; 1 broadcast by attributes) or 12
+// (GreaterOrEqual, LessOrEqual, new in 12).
+func registerCompare(typ string, op cmpOp, since int) {
 	Register(&Op{
-		Type: typ,
+		Type:     typ,
+		MinOpset: since,
 		Shape: func(n *Node, in []onnx.Value) ([]onnx.Value, error) {
 			return ewShape(n, in, 2, 2, tensor.Bool)
 		},
@@ -1108,7 +1118,8 @@ func init() {
 	registerVariadic("Max", opMax, false)
 	registerVariadic("Min", opMin, false)
 	Register(&Op{
-		Type: "Pow",
+		Type:     "Pow",
+		MinOpset: 7, // Pow-1 broadcasts by attributes
 		Shape: func(n *Node, in []onnx.Value) ([]onnx.Value, error) {
 			if err := ewNeedInputs(n, in, 2, 2); err != nil {
 				return nil, err
@@ -1128,13 +1139,14 @@ func init() {
 			return &powKernel{n: n, p: p}, nil
 		},
 	})
-	registerCompare("Equal", cmpEqual)
-	registerCompare("Greater", cmpGreater)
-	registerCompare("Less", cmpLess)
-	registerCompare("GreaterOrEqual", cmpGreaterOrEqual)
-	registerCompare("LessOrEqual", cmpLessOrEqual)
+	registerCompare("Equal", cmpEqual, 7)
+	registerCompare("Greater", cmpGreater, 7)
+	registerCompare("Less", cmpLess, 7)
+	registerCompare("GreaterOrEqual", cmpGreaterOrEqual, 12)
+	registerCompare("LessOrEqual", cmpLessOrEqual, 12)
 	Register(&Op{
-		Type: "Where",
+		Type:     "Where",
+		MinOpset: 9,
 		Shape: func(n *Node, in []onnx.Value) ([]onnx.Value, error) {
 			if err := ewNeedInputs(n, in, 3, 3); err != nil {
 				return nil, err

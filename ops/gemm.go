@@ -369,6 +369,6 @@ func (mm *matmulKernel) Backward(dIn, dOut, in, out []*tensor.Tensor) error {
 }
 
 func init() {
-	Register(&Op{Type: "Gemm", Shape: gemmShape, Cost: gemmCost, Kernel: gemmBind, Params: []int{1, 2}})
-	Register(&Op{Type: "MatMul", Shape: matmulShape, Cost: matmulCost, Kernel: matmulBind})
+	Register(&Op{Type: "Gemm", MinOpset: 7, Shape: gemmShape, Cost: gemmCost, Kernel: gemmBind, Params: []int{1, 2}})
+	Register(&Op{Type: "MatMul", MinOpset: 1, Shape: matmulShape, Cost: matmulCost, Kernel: matmulBind})
 }

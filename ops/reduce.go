@@ -393,8 +393,9 @@ func init() {
 	}{{"ReduceSum", redSum}, {"ReduceMean", redMean}, {"ReduceMax", redMax}, {"ReduceMin", redMin}} {
 		op := r.op
 		Register(&Op{
-			Type:  r.typ,
-			Shape: reduceShape(op),
+			Type:     r.typ,
+			MinOpset: 1, // axes: an attribute, an input from 13 (ReduceSum) or 18
+			Shape:    reduceShape(op),
 			Cost: func(n *Node, in, out []onnx.Value) Cost {
 				c := Cost{OtherFLOPs: in[0].Elements()}
 				if op == redMean {

@@ -85,6 +85,13 @@ type Op struct {
 	Cost func(n *Node, in, out []onnx.Value) Cost
 	// Kernel binds a kernel for these shapes; nil when the op cannot run.
 	Kernel func(n *Node, in, out []onnx.Value) (Kernel, error)
+	// MinOpset and MaxOpset bound the default-domain opset versions whose
+	// definition of the operator this implementation follows, from ONNX's
+	// operator changelog: MinOpset is the first (1 where every version is
+	// handled; later where an early version meant something else, such as
+	// Add-1's legacy broadcast attribute), MaxOpset 0 means LatestOpset.
+	// Every Register call sets MinOpset; a node outside the range is refused.
+	MinOpset, MaxOpset int
 	// Params lists the input slots that hold trainable parameters (a Conv's
 	// weight and bias) and Buffers those that hold non-trained state
 	// (BatchNormalization's running mean and variance).
@@ -100,8 +107,33 @@ func key(domain, opType string) string {
 	return domain + "\x00" + opType
 }
 
-// Register adds an operator; it panics on a duplicate (a programming error).
+// LatestOpset is the newest default-domain opset the operators were checked
+// against: ONNX 1.22.0's, whose node tests import up to 25. A model
+// importing a newer one may mean what no kernel here computes.
+const LatestOpset = 25
+
+// CheckOpset returns an error naming the operator, the opset and the
+// versions implemented when opset is outside them.
+func (op *Op) CheckOpset(opset int) error {
+	hi := op.MaxOpset
+	if hi == 0 {
+		hi = LatestOpset
+	}
+	switch {
+	case opset <= 0:
+		return fmt.Errorf("%s: the model imports no opset for its domain", op.Type)
+	case opset < op.MinOpset || opset > hi:
+		return fmt.Errorf("%s at opset %d is not supported: this implementation follows %s-%d to opset %d", op.Type, opset, op.Type, op.MinOpset, hi)
+	}
+	return nil
+}
+
+// Register adds an operator; it panics on a duplicate or a missing MinOpset
+// (programming errors).
 func Register(op *Op) {
+	if op.MinOpset < 1 || op.MaxOpset != 0 && op.MaxOpset < op.MinOpset {
+		panic("ops: " + op.Type + " registered without a valid opset range")
+	}
 	k := key(op.Domain, op.Type)
 	if _, dup := registry[k]; dup {
 		panic("ops: duplicate registration of " + op.Type)
@@ -145,6 +177,9 @@ const foldLimit = 4096
 
 func (f inferrer) InferShapes(np *onnxpb.NodeProto, opset int, in []onnx.Value) ([]onnx.Value, error) {
 	n := NewNode(np, opset)
+	if err := f.op.CheckOpset(opset); err != nil {
+		return nil, n.Errorf("%v", err)
+	}
 	if err := checkArity(n); err != nil {
 		return nil, err
 	}

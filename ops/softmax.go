@@ -170,8 +170,9 @@ func init() {
 			typ, flops = "LogSoftmax", 5
 		}
 		Register(&Op{
-			Type:  typ,
-			Shape: softmaxShape,
+			Type:     typ,
+			MinOpset: 1, // the 2-D coercion of versions before 13 is implemented
+			Shape:    softmaxShape,
 			Cost: func(n *Node, in, out []onnx.Value) Cost {
 				return Cost{OtherFLOPs: flops * out[0].Elements(), SavedOutputs: []int{0}}
 			},

@@ -29,7 +29,7 @@ type opTest struct {
 	name   string
 	op     string
 	domain string
-	opset  int // 0 means 13
+	opset  int // 0 means 13, or the operator's first version when later
 	attrs  []*onnxpb.AttributeProto
 	// inputs; nil is an absent optional input.
 	inputs []*tensor.Tensor
@@ -70,6 +70,9 @@ func (tc opTest) testNode() *Node {
 	opset := tc.opset
 	if opset == 0 {
 		opset = 13
+		if op := Lookup("", tc.op); op != nil {
+			opset = max(opset, op.MinOpset) // Gelu is new in 20
+		}
 	}
 	return NewNode(np, opset)
 }

@@ -57,14 +57,14 @@ func sameShape(n *ops.Node, in []onnx.Value) ([]onnx.Value, error) {
 }
 
 func init() {
-	ops.Register(&ops.Op{Domain: testDomain, Type: "Scale", Shape: sameShape,
+	ops.Register(&ops.Op{Domain: testDomain, Type: "Scale", MinOpset: 1, Shape: sameShape,
 		Kernel: func(n *ops.Node, in, out []onnx.Value) (ops.Kernel, error) {
 			a, err := n.Attrs.Float("alpha", 1)
 			return scaleKernel{a}, err
 		}})
-	ops.Register(&ops.Op{Domain: testDomain, Type: "Add", Shape: sameShape,
+	ops.Register(&ops.Op{Domain: testDomain, Type: "Add", MinOpset: 1, Shape: sameShape,
 		Kernel: func(n *ops.Node, in, out []onnx.Value) (ops.Kernel, error) { return addKernel{}, nil }})
-	ops.Register(&ops.Op{Domain: testDomain, Type: "Fill",
+	ops.Register(&ops.Op{Domain: testDomain, Type: "Fill", MinOpset: 1,
 		Shape: func(n *ops.Node, in []onnx.Value) ([]onnx.Value, error) {
 			s, err := n.Attrs.Ints("shape", nil)
 			shape := make([]int, len(s))
@@ -77,7 +77,7 @@ func init() {
 			v, err := n.Attrs.Float("value", 0)
 			return fillKernel{v}, err
 		}})
-	ops.Register(&ops.Op{Domain: testDomain, Type: "NoKernel", Shape: sameShape})
+	ops.Register(&ops.Op{Domain: testDomain, Type: "NoKernel", MinOpset: 1, Shape: sameShape})
 }
 
 // chainModel: a = 2x; b = a + x; f = Fill(1) (a constant); c = b + f;

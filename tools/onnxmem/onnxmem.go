@@ -3,6 +3,7 @@ package onnxmem
 import (
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/onnxprune/onnxprune/internal/cli"
 	"github.com/onnxprune/onnxprune/memory"
@@ -17,7 +18,11 @@ Usage: onnxmem [flags] model.onnx
 Prints parameters (trainable apart from buffers such as BatchNorm running
 statistics), MACs, per-layer activations, their sum and liveness peak, and the
 peak memory of a training step, for a batch size and a dtype. Weights are not
-decoded, so large models are read in a fraction of the time of a full load.`
+decoded, so large models are read in a fraction of the time of a full load;
+external data references are checked by stat alone.
+
+Exit status: 0 done, 1 failure (also a partial report: an operator without a
+shape function, named in the note), 2 usage.`
 
 // Main is the onnxmem command; it returns the exit code.
 func Main(argv []string, stdout, stderr io.Writer) int {
@@ -62,16 +67,22 @@ func Main(argv []string, stdout, stderr io.Writer) int {
 		}
 		switch {
 		case *asJSON:
-			return cli.WriteJSON(stdout, r)
+			err = cli.WriteJSON(stdout, r)
 		case *asCSV:
-			return r.WriteCSV(stdout, layers)
+			err = r.WriteCSV(stdout, layers)
 		case *asMD:
-			return r.WriteMarkdown(stdout, layers)
+			err = r.WriteMarkdown(stdout, layers)
+		default:
+			title := fmt.Sprintf("%d largest layers by %s:", len(layers), key)
+			if key == memory.ByOrder {
+				title = "layers:"
+			}
+			err = r.WriteText(stdout, layers, title)
 		}
-		title := fmt.Sprintf("%d largest layers by %s:", len(layers), key)
-		if key == memory.ByOrder {
-			title = "layers:"
+		if err == nil && len(r.Unsupported) > 0 {
+			// The partial report stands, but a script must be able to tell.
+			return fmt.Errorf("%s: the report is partial: unknown operators %s", args[0], strings.Join(r.Unsupported, ", "))
 		}
-		return r.WriteText(stdout, layers, title)
+		return err
 	})
 }

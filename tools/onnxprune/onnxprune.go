@@ -103,6 +103,11 @@ func run(stdout io.Writer, f *flags, args []string) error {
 	if err != nil {
 		return err
 	}
+	// A model whose shapes do not fit (a Conv weight for other channels) is
+	// refused before pruning, so nothing is written from it.
+	if err := cli.CheckShapes(m); err != nil {
+		return fmt.Errorf("%s: %w", in, err)
+	}
 	rep, err := prune.Apply(m, opts)
 	if err != nil {
 		return fmt.Errorf("%s: %w", in, err)
