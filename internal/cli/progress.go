@@ -15,6 +15,7 @@ import (
 type Progress struct {
 	p      *mpb.Progress
 	bar    *mpb.Bar
+	total  int
 	mu     sync.Mutex
 	status string
 }
@@ -35,7 +36,8 @@ func (p *Progress) Start(name string, total int) {
 	}
 	p.end()
 	p.SetStatus("")
-	p.bar = p.p.AddBar(int64(max(total, 1)),
+	// mpb lets a bar's total change only when it starts unknown (0).
+	p.bar = p.p.AddBar(0,
 		mpb.PrependDecorators(decor.Name(name, decor.WCSyncSpaceR), decor.CountersNoUnit("%d/%d", decor.WCSyncSpace)),
 		mpb.AppendDecorators(decor.Any(func(decor.Statistics) string {
 			p.mu.Lock()
@@ -44,23 +46,28 @@ func (p *Progress) Start(name string, total int) {
 		})),
 		mpb.BarRemoveOnComplete(),
 	)
+	p.SetTotal(total)
 }
 
-// SetCurrent sets the steps done (capped below the total so that the bar
-// stays until Start or Done).
+// SetCurrent sets the steps done, capped below the total: the bar stays
+// until Start or Done.
 func (p *Progress) SetCurrent(n int) {
 	if p == nil || p.bar == nil {
 		return
 	}
-	p.bar.SetCurrent(int64(n))
+	if p.total > 0 && n >= p.total {
+		n = p.total - 1
+	}
+	p.bar.SetCurrent(int64(max(n, 0)))
 }
 
-// SetTotal changes the number of steps.
+// SetTotal changes the number of steps (0: unknown).
 func (p *Progress) SetTotal(n int) {
-	if p == nil || p.bar == nil {
+	if p == nil || p.bar == nil || n <= 0 || n == p.total {
 		return
 	}
-	p.bar.SetTotal(int64(max(n, 1)), false)
+	p.total = n
+	p.bar.SetTotal(int64(n), false)
 }
 
 // Increment adds one step.
@@ -68,7 +75,7 @@ func (p *Progress) Increment() {
 	if p == nil || p.bar == nil {
 		return
 	}
-	p.bar.Increment()
+	p.SetCurrent(int(p.bar.Current()) + 1)
 }
 
 // SetStatus sets the text after the bar ("acc 98.50%", "12 runs, last 3.1 ms").
@@ -82,6 +89,7 @@ func (p *Progress) SetStatus(s string) {
 }
 
 func (p *Progress) end() {
+	p.total = 0
 	if p.bar != nil {
 		p.bar.Abort(true)
 		p.bar.Wait()

@@ -187,7 +187,7 @@ func benchProgress(bar *cli.Progress, warmup, iters int, dur time.Duration) func
 		switch {
 		case warm:
 			bar.SetTotal(warmup)
-			bar.SetCurrent(min(n, warmup-1))
+			bar.SetCurrent(n)
 			bar.SetStatus(fmt.Sprintf("warm-up, last %.2f ms", float64(last)/1e6))
 			return
 		case n == 1:
@@ -200,9 +200,9 @@ func benchProgress(bar *cli.Progress, warmup, iters int, dur time.Duration) func
 			}
 		}
 		if iters > 0 {
-			bar.SetCurrent(min(n, iters-1))
+			bar.SetCurrent(n)
 		} else {
-			bar.SetCurrent(min(int(time.Since(start).Milliseconds()), int(dur.Milliseconds())-1))
+			bar.SetCurrent(int(time.Since(start).Milliseconds()))
 		}
 		bar.SetStatus(fmt.Sprintf("%d runs, last %.2f ms", n, float64(last)/1e6))
 	}

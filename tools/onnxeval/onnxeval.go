@@ -92,7 +92,7 @@ func newCommand(w, stderr io.Writer) (*pflag.FlagSet, func([]string) error) {
 			bar.Start(d.Name, 0) // the total is known once the limit is applied
 			opts.Progress = func(done, total int, m *evaluate.Metrics) {
 				bar.SetTotal(total)
-				bar.SetCurrent(min(done, total-1))
+				bar.SetCurrent(done)
 				bar.SetStatus(fmt.Sprintf("acc %.2f%%", 100*m.Accuracy()))
 			}
 		}
