@@ -40,6 +40,9 @@ type Options struct {
 	Batch     int          // 0 means 1
 	DType     tensor.DType // Float32, Float16, BFloat16 or Int8; Undefined means Float32
 	Optimizer Optimizer
+	// InputShapes gives whole shapes to inputs by name (symbolic spatial
+	// dimensions); Batch still sets a symbolic first dimension of the others.
+	InputShapes map[string][]int
 }
 
 // Layer is one node's row of the report.
@@ -140,7 +143,7 @@ func Analyze(m *onnx.Model, opts Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	shapes, err := onnx.InferShapes(g, ops.Registry{}, onnx.InferOptions{Batch: opts.Batch})
+	shapes, err := onnx.InferShapes(g, ops.Registry{}, onnx.InferOptions{Batch: opts.Batch, InputShapes: opts.InputShapes})
 	if err != nil {
 		return nil, err
 	}

@@ -1,9 +1,9 @@
 package onnx
 
 import (
-	"errors"
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/onnxprune/onnxprune/onnx/onnxpb"
 	"github.com/onnxprune/onnxprune/tensor"
@@ -212,11 +212,14 @@ func inputValue(in *onnxpb.ValueInfoProto, batch int, opts InferOptions) (Value,
 	}
 	v := Value{DType: tensor.DType(tt.GetElemType()), Known: true}
 	if shape, ok := opts.InputShapes[name]; ok {
+		if err := checkInputShape(in, shape); err != nil {
+			return Value{}, err
+		}
 		v.Shape = append([]int(nil), shape...)
 		return v, nil
 	}
 	if tt.GetShape() == nil {
-		return Value{}, errors.New("onnx: input " + fmt.Sprintf("%q", name) + " has no declared shape; give one")
+		return Value{}, formatErr(fmt.Sprintf("input %q", name), "has no declared shape; give one (--input-shape %s:d0,d1,...)", name)
 	}
 	for i, d := range tt.GetShape().GetDim() {
 		switch {
@@ -230,8 +233,52 @@ func inputValue(in *onnxpb.ValueInfoProto, batch int, opts InferOptions) (Value,
 		case i == 0:
 			v.Shape = append(v.Shape, batch)
 		default:
-			return Value{}, formatErr(fmt.Sprintf("input %q", name), "dim %d is symbolic (%q); give it a value", i, d.GetDimParam())
+			return Value{}, formatErr(fmt.Sprintf("input %q", name), "dim %d is symbolic (%q); give it a value (--input-shape %s:%s)", i, d.GetDimParam(), name, shapeTemplate(tt.GetShape(), batch))
 		}
 	}
 	return v, nil
+}
+
+// checkInputShape checks a given shape against the declared one: the same
+// rank, and the same size wherever the declaration fixes one.
+func checkInputShape(in *onnxpb.ValueInfoProto, shape []int) error {
+	what := fmt.Sprintf("input %q", in.GetName())
+	for i, d := range shape {
+		if d <= 0 || d > maxInputDim {
+			return formatErr(what, "given shape %v has dim %d = %d, want 1..%d", shape, i, d, maxInputDim)
+		}
+	}
+	decl := in.GetType().GetTensorType().GetShape()
+	if decl == nil {
+		return nil
+	}
+	if len(decl.GetDim()) != len(shape) {
+		return formatErr(what, "given shape %v has rank %d; the model declares rank %d (%s)", shape, len(shape), len(decl.GetDim()), shapeTemplate(decl, 0))
+	}
+	for i, d := range decl.GetDim() {
+		if v := d.GetDimValue(); v > 0 && int64(shape[i]) != v {
+			return formatErr(what, "given shape %v has dim %d = %d; the model fixes it at %d (%s)", shape, i, shape[i], v, shapeTemplate(decl, 0))
+		}
+	}
+	return nil
+}
+
+// shapeTemplate writes a declared shape as "1,3,H,W": fixed dims as
+// numbers, the first symbolic dim as batch when batch > 0, the others by
+// their names (or "?").
+func shapeTemplate(s *onnxpb.TensorShapeProto, batch int) string {
+	parts := make([]string, len(s.GetDim()))
+	for i, d := range s.GetDim() {
+		switch {
+		case d.GetDimValue() > 0:
+			parts[i] = fmt.Sprint(d.GetDimValue())
+		case i == 0 && batch > 0:
+			parts[i] = fmt.Sprint(batch)
+		case d.GetDimParam() != "":
+			parts[i] = d.GetDimParam()
+		default:
+			parts[i] = "?"
+		}
+	}
+	return strings.Join(parts, ",")
 }

@@ -35,7 +35,7 @@ func init() {
 	set(arity{1, 4, 1, 1}, "Pad")
 	set(arity{1, 5, 1, 1}, "Slice")
 	set(arity{3, 3, 1, 1}, "Where", "Range")
-	set(arity{2, 3, 1, 1}, "Conv", "Gemm")
+	set(arity{2, 3, 1, 1}, "Conv", "ConvTranspose", "Gemm")
 	set(arity{0, 0, 1, 1}, "Constant")
 	set(arity{1, 3, 1, 2}, "Dropout")
 	set(arity{1, 1, 1, 2}, "MaxPool")

@@ -64,6 +64,9 @@ type Options struct {
 	// multiple of it (the nearest one, at least RoundTo): inference
 	// libraries run channel counts that are multiples of 8 or 16 faster.
 	RoundTo int
+	// InputShapes gives whole shapes to inputs by name, for the MACs of the
+	// report when the model leaves spatial dimensions symbolic.
+	InputShapes map[string][]int
 }
 
 // compiled holds validated options.

@@ -86,7 +86,7 @@ func Apply(m *onnx.Model, opts Options) (*Report, error) {
 		return nil, err
 	}
 	rep := &Report{Settings: opts.Settings()}
-	macsBefore, totalBefore := nodeMACs(g)
+	macsBefore, totalBefore := nodeMACs(g, opts.InputShapes)
 	rep.MACsBefore = totalBefore
 	rep.ModelParamsBefore = modelParams(g)
 	before := make([]Layer, len(targets))
@@ -119,7 +119,7 @@ func Apply(m *onnx.Model, opts Options) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("prune: the pruned graph is invalid: %w", err)
 	}
-	macsAfter, totalAfter := nodeMACs(g2)
+	macsAfter, totalAfter := nodeMACs(g2, opts.InputShapes)
 	rep.MACsAfter = totalAfter
 	rep.ModelParamsAfter = modelParams(g2)
 	index := map[any]int{}
@@ -197,9 +197,9 @@ func modelParams(g *onnx.Graph) int64 {
 
 // nodeMACs infers shapes and returns each node's MACs at batch 1 and the
 // total; zeros where shapes are unknown.
-func nodeMACs(g *onnx.Graph) (map[int]int64, int64) {
+func nodeMACs(g *onnx.Graph, inputShapes map[string][]int) (map[int]int64, int64) {
 	out := map[int]int64{}
-	s, err := onnx.InferShapes(g, ops.Registry{}, onnx.InferOptions{Batch: 1})
+	s, err := onnx.InferShapes(g, ops.Registry{}, onnx.InferOptions{Batch: 1, InputShapes: inputShapes})
 	if s == nil || err != nil {
 		return out, 0
 	}
