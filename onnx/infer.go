@@ -244,8 +244,8 @@ func inputValue(in *onnxpb.ValueInfoProto, batch int, opts InferOptions) (Value,
 func checkInputShape(in *onnxpb.ValueInfoProto, shape []int) error {
 	what := fmt.Sprintf("input %q", in.GetName())
 	for i, d := range shape {
-		if d <= 0 || d > maxInputDim {
-			return formatErr(what, "given shape %v has dim %d = %d, want 1..%d", shape, i, d, maxInputDim)
+		if d < 0 || d > maxInputDim {
+			return formatErr(what, "given shape %v has dim %d = %d, want 0..%d", shape, i, d, maxInputDim)
 		}
 	}
 	decl := in.GetType().GetTensorType().GetShape()
