@@ -41,6 +41,7 @@ func init() {
 	set(arity{1, 3, 1, 2}, "Dropout")
 	set(arity{1, 1, 1, 2}, "MaxPool")
 	set(arity{5, 5, 1, 5}, "BatchNormalization")
+	set(arity{3, 3, 1, 1}, "InstanceNormalization", "GroupNormalization")
 	set(arity{2, 3, 1, 3}, "LayerNormalization")
 	set(arity{1, 2, 1, many}, "Split")
 }
