@@ -23,12 +23,12 @@ func init() {
 			arities[t] = a
 		}
 	}
-	set(arity{1, 1, 1, 1}, "Abs", "Ceil", "Elu", "Erf", "Exp", "Floor", "Gelu", "HardSigmoid", "HardSwish",
+	set(arity{1, 1, 1, 1}, "DepthToSpace", "SpaceToDepth", "Abs", "Ceil", "Elu", "Erf", "Exp", "Floor", "Gelu", "HardSigmoid", "HardSwish",
 		"LeakyRelu", "Log", "Neg", "Reciprocal", "Relu", "Selu", "Sigmoid", "Softplus", "Sqrt", "Tanh",
 		"Identity", "Shape", "Flatten", "Transpose", "Softmax", "LogSoftmax", "GlobalAveragePool",
 		"GlobalMaxPool", "LRN", "Cast", "ConstantOfShape", "AveragePool")
 	set(arity{2, 2, 1, 1}, "Add", "Sub", "Mul", "Div", "Pow", "Equal", "Greater", "GreaterOrEqual", "Less",
-		"LessOrEqual", "MatMul", "PRelu", "Expand", "Gather")
+		"LessOrEqual", "MatMul", "PRelu", "Expand", "Gather", "Tile")
 	set(arity{1, many, 1, 1}, "Max", "Min", "Mean", "Sum", "Concat")
 	set(arity{1, 2, 1, 1}, "Reshape", "Squeeze", "Unsqueeze", "ReduceMax", "ReduceMean", "ReduceMin", "ReduceSum")
 	set(arity{1, 3, 1, 1}, "Clip")
