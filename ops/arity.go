@@ -23,14 +23,14 @@ func init() {
 			arities[t] = a
 		}
 	}
-	set(arity{1, 1, 1, 1}, "DepthToSpace", "SpaceToDepth", "Abs", "Ceil", "Elu", "Erf", "Exp", "Floor", "Gelu", "HardSigmoid", "HardSwish",
+	set(arity{1, 1, 1, 1}, "ArgMax", "ArgMin", "DepthToSpace", "SpaceToDepth", "Abs", "Ceil", "Elu", "Erf", "Exp", "Floor", "Gelu", "HardSigmoid", "HardSwish",
 		"LeakyRelu", "Log", "Neg", "Reciprocal", "Relu", "Selu", "Sigmoid", "Softplus", "Sqrt", "Tanh",
 		"Identity", "Shape", "Flatten", "Transpose", "Softmax", "LogSoftmax", "GlobalAveragePool",
 		"GlobalMaxPool", "LRN", "Cast", "ConstantOfShape", "AveragePool")
 	set(arity{2, 2, 1, 1}, "Add", "Sub", "Mul", "Div", "Pow", "Equal", "Greater", "GreaterOrEqual", "Less",
 		"LessOrEqual", "MatMul", "PRelu", "Expand", "Gather", "Tile")
 	set(arity{1, many, 1, 1}, "Max", "Min", "Mean", "Sum", "Concat")
-	set(arity{1, 2, 1, 1}, "Reshape", "Squeeze", "Unsqueeze", "ReduceMax", "ReduceMean", "ReduceMin", "ReduceSum")
+	set(arity{1, 2, 1, 1}, "Reshape", "Squeeze", "Unsqueeze", "ReduceMax", "ReduceMean", "ReduceMin", "ReduceSum", "ReduceSumSquare", "ReduceL2")
 	set(arity{1, 3, 1, 1}, "Clip")
 	set(arity{1, 4, 1, 1}, "Pad", "Resize")
 	set(arity{1, 2, 1, 1}, "Upsample")
@@ -44,6 +44,7 @@ func init() {
 	set(arity{3, 3, 1, 1}, "InstanceNormalization", "GroupNormalization")
 	set(arity{2, 3, 1, 3}, "LayerNormalization")
 	set(arity{1, 2, 1, many}, "Split")
+	set(arity{1, 2, 2, 2}, "TopK")
 }
 
 // checkArity returns an error naming the node when it has too few or too

@@ -1,6 +1,7 @@
 package ops
 
-// ReduceSum, ReduceMean, ReduceMax and ReduceMin.
+// ReduceSum, ReduceMean, ReduceMax, ReduceMin, ReduceSumSquare (Σx²) and
+// ReduceL2 (sqrt Σx²).
 //
 // The axes are an attribute before opset 13 (ReduceSum) or 18 (the others),
 // and an optional int64 input from then on, where an empty or absent list
@@ -30,6 +31,8 @@ const (
 	redMean
 	redMax
 	redMin
+	redSumSquare
+	redL2
 )
 
 // reduceAxesFromInput reports whether the node's opset reads axes from input 1.
@@ -284,6 +287,10 @@ func reduceRun[T ewNumeric](k *reduceKernel, y, x []T, big T) {
 				for j, v := range row {
 					dst[j] += v
 				}
+			case redSumSquare, redL2:
+				for j, v := range row {
+					dst[j] += v * v
+				}
 			case redMax:
 				for j, v := range row {
 					dst[j] = ewMax(dst[j], v)
@@ -309,6 +316,18 @@ func reduceRun[T ewNumeric](k *reduceKernel, y, x []T, big T) {
 				}
 				acc += T(s)
 			}
+		case redSumSquare, redL2:
+			if ewIsInt[T]() {
+				for _, v := range row {
+					acc += v * v
+				}
+			} else {
+				var s float64
+				for _, v := range row {
+					s += float64(v) * float64(v)
+				}
+				acc += T(s)
+			}
 		case redMax:
 			for _, v := range row {
 				acc = ewMax(acc, v)
@@ -320,6 +339,11 @@ func reduceRun[T ewNumeric](k *reduceKernel, y, x []T, big T) {
 		}
 		y[off[1]] = acc
 	})
+	if k.op == redL2 {
+		for i, v := range y {
+			y[i] = T(math.Sqrt(float64(v)))
+		}
+	}
 	if k.op == redMean {
 		if k.count == 0 {
 			if !ewIsInt[T]() {
@@ -382,6 +406,20 @@ func (k *reduceKernel) Backward(dIn, dOut, in, out []*tensor.Tensor) error {
 				}
 			}
 		})
+	case redSumSquare, redL2:
+		// d(Σx²)/dx = 2x; d sqrt(Σx²)/dx = x / y (0 where y = 0).
+		x, y := in[0].F32(), out[0].F32()
+		p.rows(func(o int, off [bcastMax]int) {
+			for j := 0; j < p.row; j++ {
+				yi := off[1] + j*p.rs[1]
+				switch {
+				case k.op == redSumSquare:
+					dx[o+j] += 2 * x[o+j] * g[yi]
+				case y[yi] != 0:
+					dx[o+j] += x[o+j] / y[yi] * g[yi]
+				}
+			}
+		})
 	}
 	return nil
 }
@@ -390,7 +428,8 @@ func init() {
 	for _, r := range []struct {
 		typ string
 		op  reduceOp
-	}{{"ReduceSum", redSum}, {"ReduceMean", redMean}, {"ReduceMax", redMax}, {"ReduceMin", redMin}} {
+	}{{"ReduceSum", redSum}, {"ReduceMean", redMean}, {"ReduceMax", redMax}, {"ReduceMin", redMin},
+		{"ReduceSumSquare", redSumSquare}, {"ReduceL2", redL2}} {
 		op := r.op
 		Register(&Op{
 			Type:     r.typ,
@@ -401,8 +440,11 @@ func init() {
 				if op == redMean {
 					c.OtherFLOPs += out[0].Elements()
 				}
-				if op == redMax || op == redMin {
+				switch op {
+				case redMax, redMin, redL2:
 					c.SavedInputs, c.SavedOutputs = []int{0}, []int{0}
+				case redSumSquare:
+					c.SavedInputs = []int{0}
 				}
 				return c
 			},
