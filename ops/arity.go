@@ -29,7 +29,7 @@ func init() {
 		"GlobalMaxPool", "LRN", "Cast", "ConstantOfShape", "AveragePool")
 	set(arity{2, 2, 1, 1}, "Add", "Sub", "Mul", "Div", "Pow", "Equal", "Greater", "GreaterOrEqual", "Less",
 		"LessOrEqual", "MatMul", "PRelu", "Expand", "Gather", "Tile")
-	set(arity{1, many, 1, 1}, "Max", "Min", "Mean", "Sum", "Concat")
+	set(arity{1, many, 1, 1}, "Max", "Min", "Mean", "Sum", "Concat", "Einsum")
 	set(arity{1, 2, 1, 1}, "Reshape", "Squeeze", "Unsqueeze", "ReduceMax", "ReduceMean", "ReduceMin", "ReduceSum", "ReduceSumSquare", "ReduceL2")
 	set(arity{1, 3, 1, 1}, "Clip")
 	set(arity{1, 4, 1, 1}, "Pad", "Resize")
