@@ -40,6 +40,9 @@ func readGroupNorm(n *Node, in []onnx.Value, instance bool) (groupNormInfo, erro
 		return gi, n.Errorf("input %v must be [N, C, ...]", x)
 	}
 	gi.n, gi.c, gi.spatial = x[0], x[1], tensor.NumElements(x[2:])
+	if gi.c < 1 {
+		return gi, n.Errorf("input %v has no channels", x)
+	}
 	eps, err := n.Attrs.Float("epsilon", 1e-5)
 	if err != nil {
 		return gi, err
