@@ -340,5 +340,5 @@ func (k *einsumKernel) Backward(dIn, dOut, in, out []*tensor.Tensor) error {
 }
 
 func init() {
-	Register(&Op{Type: "Einsum", Shape: einsumShape, Cost: einsumCost, Kernel: einsumBind})
+	Register(&Op{Type: "Einsum", MinOpset: 12, Shape: einsumShape, Cost: einsumCost, Kernel: einsumBind})
 }

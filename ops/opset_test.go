@@ -61,7 +61,11 @@ func TestOpsetRanges(t *testing.T) {
 		}
 	}
 	for _, typ := range Types() {
-		if op := Lookup("", typ); op.CheckOpset(LatestOpset) != nil || op.CheckOpset(LatestOpset+1) == nil {
+		op := Lookup("", typ)
+		if op.MaxOpset != 0 {
+			continue // an operator ONNX removed (Upsample, deprecated at 10)
+		}
+		if op.CheckOpset(LatestOpset) != nil || op.CheckOpset(LatestOpset+1) == nil {
 			t.Errorf("%s: range %d..%d does not end at LatestOpset", typ, op.MinOpset, op.MaxOpset)
 		}
 	}
