@@ -16,7 +16,7 @@ func RandomInputs(infos []IOInfo, seed uint64) (map[string]*tensor.Tensor, error
 	for _, in := range infos {
 		for _, d := range in.Shape {
 			if d < 0 {
-				return nil, fmt.Errorf("input %q has a symbolic dimension besides the batch (%v); give inputs with --inputs", in.Name, in.Shape)
+				return nil, fmt.Errorf("input %q has a symbolic dimension besides the batch (%v); give its shape with --input-shape %s:d0,d1,... or inputs with --inputs", in.Name, in.Shape, in.Name)
 			}
 		}
 		if in.DType.Size() == 0 || in.DType == tensor.Float16 || in.DType == tensor.BFloat16 {

@@ -21,7 +21,10 @@ type OutputFlags struct {
 	Path              string
 	Force, Overwrite  bool
 	ExternalThreshold ByteSize
-	fromInput         bool
+	// InputShapes, when set, fixes symbolic input dimensions for the
+	// shape check of Save (ModelFlags' --input-shape).
+	InputShapes map[string][]int
+	fromInput   bool
 }
 
 // OutputUsage is the help text of the output flags.
@@ -83,7 +86,7 @@ func (o *OutputFlags) Resolve(input, def string) (string, error) {
 // --external-threshold -1, a model whose weights are larger than its input
 // file (they were external) keeps them external (1 KiB and up).
 func (o *OutputFlags) Save(m *onnx.Model, inputSize int64) error {
-	if err := CheckShapes(m); err != nil {
+	if err := CheckShapes(m, o.InputShapes); err != nil {
 		return fmt.Errorf("%s not written: %w", o.Path, err)
 	}
 	threshold := int64(o.ExternalThreshold)
@@ -108,11 +111,11 @@ func initializerBytes(m *onnx.Model) int64 {
 // the first node whose inputs do not fit it (a Conv weight that does not
 // match its input's channels, a Gemm whose sizes disagree). Operators
 // without a shape function are not an error here.
-func CheckShapes(m *onnx.Model) error {
+func CheckShapes(m *onnx.Model, inputShapes map[string][]int) error {
 	g, err := onnx.NewModelGraph(m)
 	if err != nil {
 		return err
 	}
-	_, err = onnx.InferShapes(g, ops.Registry{}, onnx.InferOptions{Batch: 1})
+	_, err = onnx.InferShapes(g, ops.Registry{}, onnx.InferOptions{Batch: 1, InputShapes: inputShapes})
 	return err
 }

@@ -61,6 +61,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		asJSON, noProgress     bool
 	)
 	bf.Register(fs)
+	var mf cli.ModelFlags
+	mf.Register(fs)
 	fs.StringVar(&backendList, "backend", "go,ort", "backends to measure, comma-separated: go, ort")
 	fs.StringVar(&batchList, "batch", "1", "batch sizes, comma-separated")
 	fs.IntVar(&warmup, "warmup", 3, "untimed runs before measuring")
@@ -106,10 +108,11 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "onnxbench: %v\n", err)
 		return cli.ExitFailure
 	}
-	m, err := onnx.Load(fs.Arg(0))
+	model, err := mf.Load(fs.Arg(0), false)
 	if err != nil {
 		return fail(err)
 	}
+	m := model.Model
 	g, err := onnx.NewModelGraph(m)
 	if err != nil {
 		return fail(err)
@@ -128,7 +131,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 
 	rep := benchReport{Model: fs.Arg(0), Threads: bf.Threads, Baseline: baseline}
 	for _, batch := range batches {
-		ios, _ := runtime.DeclaredIO(g, runtime.Options{Batch: batch})
+		ios, _ := runtime.DeclaredIO(g, runtime.Options{Batch: batch, InputShapes: model.ShapesFor(batch)})
 		in, err := runtime.RandomInputs(ios, seed)
 		if err != nil {
 			return fail(err)
@@ -137,7 +140,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 			label := fmt.Sprintf("%s batch %d", names[i], batch)
 			bar.Start(label, 0)
 			bar.SetStatus("compiling")
-			s, err := b.Compile(m, bf.Options(batch))
+			opts := bf.Options(batch)
+			opts.InputShapes = model.ShapesFor(batch)
+			s, err := b.Compile(m, opts)
 			if err != nil {
 				return fail(fmt.Errorf("%s: %w", label, err))
 			}

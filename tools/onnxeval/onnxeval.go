@@ -9,7 +9,6 @@ import (
 
 	"github.com/onnxprune/onnxprune/evaluate"
 	"github.com/onnxprune/onnxprune/internal/cli"
-	"github.com/onnxprune/onnxprune/onnx"
 )
 
 const synopsis = `onnxeval: accuracy of an ONNX image classifier on MNIST or CIFAR-10.
@@ -51,6 +50,8 @@ func newCommand(w, stderr io.Writer) (*pflag.FlagSet, func([]string) error) {
 	minAcc := fs.Float64("min-accuracy", 0, "exit 1 when top-1 accuracy (0..1) is below this")
 	var bf cli.BackendFlags
 	bf.Register(fs)
+	var mf cli.ModelFlags
+	mf.Register(fs)
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	return fs, func(args []string) error {
 		if len(args) != 1 {
@@ -82,10 +83,11 @@ func newCommand(w, stderr io.Writer) (*pflag.FlagSet, func([]string) error) {
 		if err != nil {
 			return err
 		}
-		m, err := onnx.Load(args[0])
+		model, err := mf.Load(args[0], false)
 		if err != nil {
 			return err
 		}
+		m := model.Model
 		opts := evaluate.Options{Batch: *batch, Limit: *limit, TopK: *topK}
 		bar := cli.NewProgress(stderr)
 		if bar != nil {
@@ -96,7 +98,9 @@ func newCommand(w, stderr io.Writer) (*pflag.FlagSet, func([]string) error) {
 				bar.SetStatus(fmt.Sprintf("acc %.2f%%", 100*m.Accuracy()))
 			}
 		}
-		r, err := evaluate.Evaluate(b, m, bf.Options(0), d, opts)
+		ro := bf.Options(0)
+		ro.InputShapes = model.ShapesFor(*batch)
+		r, err := evaluate.Evaluate(b, m, ro, d, opts)
 		bar.Done()
 		if err != nil {
 			return fmt.Errorf("%s: %w", args[0], err)

@@ -7,7 +7,6 @@ import (
 
 	"github.com/onnxprune/onnxprune/internal/cli"
 	"github.com/onnxprune/onnxprune/memory"
-	"github.com/onnxprune/onnxprune/onnx"
 	"github.com/onnxprune/onnxprune/tensor"
 )
 
@@ -35,6 +34,8 @@ func Main(argv []string, stdout, stderr io.Writer) int {
 	asJSON := fs.Bool("json", false, "print the whole report as JSON")
 	asCSV := fs.Bool("csv", false, "print the layers as CSV")
 	asMD := fs.Bool("markdown", false, "print the report as Markdown tables")
+	var mf cli.ModelFlags
+	mf.Register(fs)
 	return cli.Run(fs, argv, stdout, stderr, func(args []string) error {
 		if len(args) != 1 {
 			return cli.Usagef("want one model file, got %d arguments", len(args))
@@ -49,13 +50,16 @@ func Main(argv []string, stdout, stderr io.Writer) int {
 		if _, err := memory.Optimizer(*optimizer).StateTensors(); err != nil {
 			return cli.Usagef("--optimizer: %v", err)
 		}
-		m, err := onnx.LoadHeader(args[0])
+		m, err := mf.Load(args[0], true)
 		if err != nil {
 			return err
 		}
-		r, err := memory.Analyze(m, memory.Options{Batch: *batch, DType: dt, Optimizer: memory.Optimizer(*optimizer)})
+		r, err := memory.Analyze(m.Model, memory.Options{Batch: *batch, DType: dt, Optimizer: memory.Optimizer(*optimizer), InputShapes: m.InputShapes})
 		if err != nil {
 			return fmt.Errorf("%s: %w", args[0], err)
+		}
+		if note := m.LiftedNote(); note != "" {
+			r.Notes = append(r.Notes, note)
 		}
 		key := memory.SortKey(*sortBy)
 		if *top <= 0 {

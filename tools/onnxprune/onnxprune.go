@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/onnxprune/onnxprune/internal/cli"
-	"github.com/onnxprune/onnxprune/onnx"
 	"github.com/onnxprune/onnxprune/prune"
 )
 
@@ -33,6 +32,7 @@ Examples:
 type flags struct {
 	amount            float64
 	count             int
+	model             cli.ModelFlags
 	scope, structured string
 	mode              string
 	include, exclude  []string
@@ -63,6 +63,7 @@ func newCommand(stdout io.Writer) (*pflag.FlagSet, func([]string) error) {
 	fs.IntVar(&f.skipFirst, "skip-first", 0, "leave the first N selected layers (the stem) alone")
 	fs.IntVar(&f.roundTo, "round-to", 0, "structured: keep every group's channels a multiple of N (8 or 16 suit CPU inference libraries)")
 	fs.IntVar(&f.skipLast, "skip-last", 0, "leave the last N selected layers (the classifier) alone")
+	f.model.Register(fs)
 	f.out.Register(fs, cli.OutputUsage{Path: "output file (default <model>.pruned.onnx beside the input)",
 		Threshold: "store initializers of at least this many bytes (or 64K, 100M, 1G) in <output>.data (-1: as the input did, 0: inline)", ThresholdDefault: -1}, true)
 	fs.BoolVar(&f.asJSON, "json", false, "print the report as JSON")
@@ -99,18 +100,24 @@ func run(stdout io.Writer, f *flags, args []string) error {
 	if err != nil {
 		return err
 	}
-	m, err := onnx.Load(in)
+	model, err := f.model.Load(in, false)
 	if err != nil {
 		return err
 	}
+	m := model.Model
+	opts.InputShapes = model.InputShapes
+	f.out.InputShapes = model.InputShapes
 	// A model whose shapes do not fit (a Conv weight for other channels) is
 	// refused before pruning, so nothing is written from it.
-	if err := cli.CheckShapes(m); err != nil {
+	if err := cli.CheckShapes(m, model.InputShapes); err != nil {
 		return fmt.Errorf("%s: %w", in, err)
 	}
 	rep, err := prune.Apply(m, opts)
 	if err != nil {
 		return fmt.Errorf("%s: %w", in, err)
+	}
+	if note := model.LiftedNote(); note != "" {
+		rep.Notes = append(rep.Notes, note)
 	}
 	for _, kv := range rep.Metadata() {
 		m.SetMetadata(kv[0], kv[1])

@@ -85,6 +85,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		rtol, atol, scale    float64
 	)
 	bf.Register(fs)
+	var mf cli.ModelFlags
+	mf.Register(fs)
 	fs.StringVar(&inputs, "inputs", "", "folder of input_N.pb or .npy files")
 	fs.BoolVar(&random, "random", false, "run on seeded random inputs (floats uniform in [-1, 1))")
 	fs.IntVar(&batch, "batch", 0, "batch size (default: the inputs' first dimension, or 1)")
@@ -139,10 +141,11 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "onnxrun: %v\n", err)
 		return cli.ExitFailure
 	}
-	m, err := onnx.Load(fs.Arg(0))
+	model, err := mf.Load(fs.Arg(0), false)
 	if err != nil {
 		return fail(err)
 	}
+	m := model.Model
 	g, err := onnx.NewModelGraph(m)
 	if err != nil {
 		return fail(err)
@@ -165,15 +168,30 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		in = map[string]*tensor.Tensor{}
 		for i, vi := range g.Inputs {
 			in[vi.GetName()] = files[i].T
+			// Stored inputs fix what the file leaves symbolic, unless
+			// --input-shape says otherwise.
+			if _, given := model.InputShapes[vi.GetName()]; !given {
+				if model.InputShapes == nil {
+					model.InputShapes = map[string][]int{}
+				}
+				model.InputShapes[vi.GetName()] = files[i].T.Shape
+			}
 		}
 		if batch == 0 && len(files[0].T.Shape) > 0 {
 			batch = files[0].T.Shape[0]
 		}
 	}
+	if batch == 0 {
+		for _, vi := range g.Inputs { // the first --input-shape's batch
+			if shape := model.InputShapes[vi.GetName()]; len(shape) > 0 && batch == 0 {
+				batch = shape[0]
+			}
+		}
+	}
 	batch = max(batch, 1)
 	rep.Batch = batch
 	if random {
-		ios, _ := runtime.DeclaredIO(g, runtime.Options{Batch: batch})
+		ios, _ := runtime.DeclaredIO(g, runtime.Options{Batch: batch, InputShapes: model.ShapesFor(batch)})
 		if in, err = runtime.RandomInputs(ios, seed); err != nil {
 			return fail(err)
 		}
@@ -184,7 +202,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 
 	// Runs.
 	for i, b := range backends {
-		s, err := b.Compile(m, bf.Options(batch))
+		opts := bf.Options(batch)
+		opts.InputShapes = model.ShapesFor(batch)
+		s, err := b.Compile(m, opts)
 		if err != nil {
 			return fail(fmt.Errorf("%s: %w", names[i], err))
 		}
