@@ -38,6 +38,7 @@
 //     stderr is not a terminal (a nil *Progress is valid and silent):
 //     Start(name, total), SetTotal, SetCurrent, Increment, SetStatus, Done
 //     before printing results.
+//   - Models: LoadGraph(path) loads a model with its weights and its graph view.
 //   - Parsing: ParseBytes, ParseInput ("CxHxW"), ParseInts ("1,8,32"),
 //     SplitList ("go,ort"), IsTerminal.
 package cli

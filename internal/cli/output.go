@@ -116,3 +116,17 @@ func CheckShapes(m *onnx.Model) error {
 	_, err = onnx.InferShapes(g, ops.Registry{}, onnx.InferOptions{Batch: 1})
 	return err
 }
+
+// LoadGraph loads a model file with its weights and builds its graph view:
+// what a command that runs a model needs first.
+func LoadGraph(path string) (*onnx.Model, *onnx.Graph, error) {
+	m, err := onnx.Load(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	g, err := onnx.NewModelGraph(m)
+	if err != nil {
+		return nil, nil, err
+	}
+	return m, g, nil
+}

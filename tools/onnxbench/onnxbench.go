@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/onnxprune/onnxprune/internal/cli"
-	"github.com/onnxprune/onnxprune/onnx"
 	"github.com/onnxprune/onnxprune/runtime"
 )
 
@@ -106,11 +105,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "onnxbench: %v\n", err)
 		return cli.ExitFailure
 	}
-	m, err := onnx.Load(fs.Arg(0))
-	if err != nil {
-		return fail(err)
-	}
-	g, err := onnx.NewModelGraph(m)
+	m, g, err := cli.LoadGraph(fs.Arg(0))
 	if err != nil {
 		return fail(err)
 	}

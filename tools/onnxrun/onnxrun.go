@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/onnxprune/onnxprune/internal/cli"
-	"github.com/onnxprune/onnxprune/onnx"
 	"github.com/onnxprune/onnxprune/runtime"
 	"github.com/onnxprune/onnxprune/runtime/tensorio"
 	"github.com/onnxprune/onnxprune/tensor"
@@ -139,11 +138,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "onnxrun: %v\n", err)
 		return cli.ExitFailure
 	}
-	m, err := onnx.Load(fs.Arg(0))
-	if err != nil {
-		return fail(err)
-	}
-	g, err := onnx.NewModelGraph(m)
+	m, g, err := cli.LoadGraph(fs.Arg(0))
 	if err != nil {
 		return fail(err)
 	}
