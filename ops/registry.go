@@ -92,6 +92,13 @@ type Op struct {
 	// Add-1's legacy broadcast attribute), MaxOpset 0 means LatestOpset.
 	// Every Register call sets MinOpset; a node outside the range is refused.
 	MinOpset, MaxOpset int
+	// Inputs and Outputs bound the node's input and output counts (see
+	// Arity), checked before Shape runs; every default-domain operator sets
+	// Outputs (a zero Arity means unchecked).
+	Inputs, Outputs Arity
+	// Random marks an operator whose output is drawn at random (Dropout in
+	// training): never folded into a constant at compile time.
+	Random bool
 	// Params lists the input slots that hold trainable parameters (a Conv's
 	// weight and bias) and Buffers those that hold non-trained state
 	// (BatchNormalization's running mean and variance).
@@ -187,7 +194,7 @@ func (f inferrer) InferShapes(np *onnxpb.NodeProto, opset int, in []onnx.Value) 
 	if err != nil {
 		return nil, err
 	}
-	if f.op.Kernel == nil || np.GetOpType() == "Dropout" {
+	if f.op.Kernel == nil || f.op.Random {
 		return outs, nil
 	}
 	inputs := make([]*tensor.Tensor, len(in))
@@ -222,4 +229,35 @@ func (f inferrer) InferShapes(np *onnxpb.NodeProto, opset int, in []onnx.Value) 
 		outs[i].Const = outputs[i]
 	}
 	return outs, nil
+}
+
+// NodeCost is the cost of node i of g for the shapes s (onnx.InferShapes):
+// ok is false when its operator has no cost function or a value it reads or
+// writes has an unknown shape. The one loop memory's report and pruning's
+// MACs both run.
+func NodeCost(g *onnx.Graph, s *onnx.Shapes, i int) (c Cost, ok bool) {
+	n := g.Nodes[i]
+	op := Lookup(n.GetDomain(), n.GetOpType())
+	if op == nil || op.Cost == nil {
+		return Cost{}, false
+	}
+	values := func(names []string) ([]onnx.Value, bool) {
+		vs := make([]onnx.Value, len(names))
+		for k, name := range names {
+			if name == "" {
+				continue
+			}
+			vs[k] = s.Values[name]
+			if !vs[k].Known {
+				return nil, false
+			}
+		}
+		return vs, true
+	}
+	in, ok1 := values(n.Input)
+	out, ok2 := values(n.Output)
+	if !ok1 || !ok2 {
+		return Cost{}, false
+	}
+	return op.Cost(NewNode(n, g.NodeOpset(n)), in, out), true
 }

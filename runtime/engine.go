@@ -140,14 +140,7 @@ func checkOperators(g *onnx.Graph) error {
 
 func (p *Program) node(i int) *ops.Node {
 	n := p.Graph.Nodes[i]
-	return ops.NewNode(n, p.Graph.Opsets[domainKey(n.GetDomain())])
-}
-
-func domainKey(d string) string {
-	if d == "ai.onnx" {
-		return ""
-	}
-	return d
+	return ops.NewNode(n, p.Graph.NodeOpset(n))
 }
 
 func (p *Program) inValues(names []string) []onnx.Value {
