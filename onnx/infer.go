@@ -134,14 +134,14 @@ func InferShapes(g *Graph, ops OpSet, opts InferOptions) (*Shapes, error) {
 		}
 		outs, err := op.InferShapes(n, g.NodeOpset(n), ins)
 		if err != nil {
-			return s, NodeError(n, i, err)
+			return s, WrapNode(n, i, err)
 		}
 		for k, o := range n.Output {
 			if o == "" || k >= len(outs) {
 				continue
 			}
 			if err := checkSize(fmt.Sprintf("value %q", o), outs[k]); err != nil {
-				return s, NodeError(n, i, err)
+				return s, WrapNode(n, i, err)
 			}
 			s.Values[o] = outs[k]
 		}

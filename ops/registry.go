@@ -25,16 +25,40 @@ func NewNode(n *onnxpb.NodeProto, opset int) *Node {
 	return &Node{NodeProto: n, Opset: opset, Attrs: onnx.NodeAttrs(n, fmt.Sprintf("node %q (%s)", n.GetName(), n.GetOpType()))}
 }
 
-// Errorf returns an error naming the node.
-// The node is named once even when an argument (an attribute error, say)
-// already names it.
+// Errorf returns an *onnx.NodeError naming the node (%w wraps as in
+// fmt.Errorf). The node is named once even when an argument already names
+// it: an error of this node, or an attribute error of n.Attrs, stands in
+// by what it says without the name.
 func (n *Node) Errorf(format string, args ...any) error {
-	prefix := fmt.Sprintf("node %q (%s): ", n.GetName(), n.GetOpType())
-	msg := fmt.Sprintf(format, args...)
-	msg = strings.Replace(msg, "onnx: "+prefix, "", 1)
-	msg = strings.Replace(msg, prefix, "", 1)
-	return errors.New(prefix + msg)
+	named := fmt.Sprintf("node %q (%s)", n.GetName(), n.GetOpType())
+	for i, a := range args {
+		err, ok := a.(error)
+		if !ok {
+			continue
+		}
+		var ne *onnx.NodeError
+		var fe *onnx.FormatError
+		switch {
+		case errors.As(err, &ne) && ne.Name == n.GetName() && ne.OpType == n.GetOpType():
+			args[i] = unnamed{ne.Err.Error(), err}
+		case errors.As(err, &fe) && fe.What == named:
+			c := *fe
+			c.What = ""
+			args[i] = unnamed{strings.TrimPrefix(c.Error(), "onnx: "), err}
+		}
+	}
+	return &onnx.NodeError{Name: n.GetName(), OpType: n.GetOpType(), Index: -1, Err: fmt.Errorf(format, args...)}
 }
+
+// unnamed is an error argument of Node.Errorf shown without its node's name;
+// %w still wraps the original.
+type unnamed struct {
+	msg string
+	err error
+}
+
+func (u unnamed) Error() string { return u.msg }
+func (u unnamed) Unwrap() error { return u.err }
 
 // Cost is what one forward pass of a node costs, for the shapes it was given.
 type Cost struct {

@@ -142,7 +142,7 @@ func PlanLiveness(g *onnx.Graph, s *onnx.Shapes) (*Liveness, error) {
 				continue
 			}
 			if err := add(o, step); err != nil {
-				return nil, onnx.NodeError(n, ni, err)
+				return nil, onnx.WrapNode(n, ni, err)
 			}
 		}
 	}
