@@ -234,7 +234,6 @@ func Analyze(m *onnx.Model, opts Options) (*Report, error) {
 	var steps []Step
 	var extraSaved int64
 	for i, n := range g.Nodes {
-		np := ops.NewNode(n, opsetOf(g, n))
 		l := Layer{Name: n.GetName(), OpType: n.GetOpType(), Params: params[i], Buffers: buffers[i], Initializers: inits[i]}
 		if l.Name == "" {
 			l.Name = fmt.Sprintf("#%d", i)
@@ -276,9 +275,7 @@ func Analyze(m *onnx.Model, opts Options) (*Report, error) {
 			}
 		}
 		steps = append(steps, step)
-		op := ops.Lookup(n.GetDomain(), n.GetOpType())
-		if op != nil && op.Cost != nil && allKnown(ins, n.Input) && allKnown(outs, n.Output) {
-			c := op.Cost(np, ins, outs)
+		if c, ok := ops.NodeCost(g, shapes, i); ok {
 			l.MACs, l.OtherFLOPs = c.MACs, c.OtherFLOPs
 			mark := func(name string) {
 				if _, act := size[name]; act || isGraphInput(g, name) {
@@ -343,15 +340,6 @@ func Analyze(m *onnx.Model, opts Options) (*Report, error) {
 	return r, nil
 }
 
-func allKnown(vs []onnx.Value, names []string) bool {
-	for i, v := range vs {
-		if names[i] != "" && !v.Known {
-			return false
-		}
-	}
-	return true
-}
-
 func isGraphInput(g *onnx.Graph, name string) bool {
 	for _, in := range g.Inputs {
 		if in.GetName() == name {
@@ -359,14 +347,6 @@ func isGraphInput(g *onnx.Graph, name string) bool {
 		}
 	}
 	return false
-}
-
-func opsetOf(g *onnx.Graph, n *onnxpb.NodeProto) int {
-	d := n.GetDomain()
-	if d == "ai.onnx" {
-		d = ""
-	}
-	return g.Opsets[d]
 }
 
 // isBuffer reports whether input slot of node n holds non-trained state.

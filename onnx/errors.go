@@ -45,6 +45,24 @@ func (e *UnsupportedError) Error() string {
 	return fmt.Sprintf("onnx: unsupported %s: %s", e.What, strings.Join(e.Names, ", "))
 }
 
+// NodeError is an error about one node of a graph: an operator's shape,
+// kernel or attribute check that failed. Read it with errors.As to learn
+// which node; its message names the node once.
+type NodeError struct {
+	Name, OpType string
+	Index        int // in the graph's node list; -1 when not known
+	Err          error
+}
+
+func (e *NodeError) Error() string {
+	if e.Name == "" && e.Index >= 0 {
+		return fmt.Sprintf("node #%d (%s): %v", e.Index, e.OpType, e.Err)
+	}
+	return fmt.Sprintf("node %q (%s): %v", e.Name, e.OpType, e.Err)
+}
+
+func (e *NodeError) Unwrap() error { return e.Err }
+
 func formatErr(what, format string, args ...any) *FormatError {
 	return &FormatError{What: what, Msg: fmt.Sprintf(format, args...)}
 }

@@ -1,6 +1,7 @@
 package onnx
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -60,14 +61,19 @@ func NodeName(n *onnxpb.NodeProto, index int) string {
 	return fmt.Sprintf("node #%d (%s)", index, n.GetOpType())
 }
 
-// NodeError wraps err with the node's name, unless its message already
-// starts with it (operator errors name their node themselves).
-func NodeError(n *onnxpb.NodeProto, index int, err error) error {
-	named := fmt.Sprintf("node %q (%s)", n.GetName(), n.GetOpType())
-	if msg := err.Error(); strings.HasPrefix(msg, named) || strings.HasPrefix(msg, "onnx: "+named) {
+// WrapNode returns err as a *NodeError naming node n (index in its graph),
+// unless err already names that node (an operator's own error, or an
+// attribute error of NodeAttrs(n, ...)), read with errors.As.
+func WrapNode(n *onnxpb.NodeProto, index int, err error) error {
+	var ne *NodeError
+	if errors.As(err, &ne) && ne.Name == n.GetName() && ne.OpType == n.GetOpType() {
 		return err
 	}
-	return fmt.Errorf("%s: %w", NodeName(n, index), err)
+	var fe *FormatError
+	if errors.As(err, &fe) && fe.What == fmt.Sprintf("node %q (%s)", n.GetName(), n.GetOpType()) {
+		return err
+	}
+	return &NodeError{Name: n.GetName(), OpType: n.GetOpType(), Index: index, Err: err}
 }
 
 // NewGraph builds the view. It fails on a value produced twice, a node input

@@ -132,16 +132,16 @@ func InferShapes(g *Graph, ops OpSet, opts InferOptions) (*Shapes, error) {
 			}
 			continue
 		}
-		outs, err := op.InferShapes(n, opsetFor(g, n), ins)
+		outs, err := op.InferShapes(n, g.NodeOpset(n), ins)
 		if err != nil {
-			return s, NodeError(n, i, err)
+			return s, WrapNode(n, i, err)
 		}
 		for k, o := range n.Output {
 			if o == "" || k >= len(outs) {
 				continue
 			}
 			if err := checkSize(fmt.Sprintf("value %q", o), outs[k]); err != nil {
-				return s, NodeError(n, i, err)
+				return s, WrapNode(n, i, err)
 			}
 			s.Values[o] = outs[k]
 		}
@@ -174,9 +174,9 @@ func intsOf(d []int64) []int {
 	return s
 }
 
-// opsetFor is set by the caller through the graph's model; graphs know no model,
-// so the default-domain opset is carried on the Graph.
-func opsetFor(g *Graph, n *onnxpb.NodeProto) int {
+// NodeOpset is the opset version the model imports for n's domain ("" and
+// "ai.onnx" are the default one), or 0 when it imports none.
+func (g *Graph) NodeOpset(n *onnxpb.NodeProto) int {
 	if d := n.GetDomain(); d != "" && d != "ai.onnx" {
 		return g.Opsets[d]
 	}

@@ -412,7 +412,8 @@ func registerUnary(d *unaryDef) {
 	Register(&Op{
 		Type:     d.typ,
 		MinOpset: max(d.since, 1),
-		Shape:    sameShape,
+		Inputs:   Arity{1, 1}, Outputs: Arity{1, 1},
+		Shape: sameShape,
 		Cost: func(n *Node, in, out []onnx.Value) Cost {
 			c := Cost{OtherFLOPs: d.flops * out[0].Elements()}
 			if d.saveIn {
@@ -678,7 +679,8 @@ func init() {
 	Register(&Op{
 		Type:     "PRelu",
 		MinOpset: 7, // PRelu-1 and -6 broadcast the slope by their own legacy rule
-		Shape:    preluShape,
+		Inputs:   Arity{2, 2}, Outputs: Arity{1, 1},
+		Shape: preluShape,
 		Cost: func(n *Node, in, out []onnx.Value) Cost {
 			return Cost{OtherFLOPs: 2 * out[0].Elements(), SavedInputs: []int{0, 1}}
 		},
@@ -691,6 +693,7 @@ func init() {
 	Register(&Op{
 		Type:     "Clip",
 		MinOpset: 1, // min and max: attributes before 11, inputs from 11
+		Inputs:   Arity{1, 3}, Outputs: Arity{1, 1},
 		Shape: func(n *Node, in []onnx.Value) ([]onnx.Value, error) {
 			if err := ewNeedInputs(n, in, 1, 3); err != nil {
 				return nil, err

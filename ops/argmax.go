@@ -275,9 +275,9 @@ func (k *topKKernel) Backward(dIn, dOut, in, out []*tensor.Tensor) error {
 }
 
 func init() {
-	Register(&Op{Type: "ArgMax", MinOpset: 1, Shape: argShape, Kernel: argBind(true)})
-	Register(&Op{Type: "ArgMin", MinOpset: 1, Shape: argShape, Kernel: argBind(false)})
-	Register(&Op{Type: "TopK", MinOpset: 1, Shape: topKShape, Kernel: topKBind,
+	Register(&Op{Type: "ArgMax", MinOpset: 1, Inputs: Arity{1, 1}, Outputs: Arity{1, 1}, Shape: argShape, Kernel: argBind(true)})
+	Register(&Op{Type: "ArgMin", MinOpset: 1, Inputs: Arity{1, 1}, Outputs: Arity{1, 1}, Shape: argShape, Kernel: argBind(false)})
+	Register(&Op{Type: "TopK", MinOpset: 1, Inputs: Arity{1, 2}, Outputs: Arity{2, 2}, Shape: topKShape, Kernel: topKBind,
 		Cost: func(n *Node, in, out []onnx.Value) Cost {
 			return Cost{OtherFLOPs: in[0].Elements(), SavedOutputs: []int{1}}
 		}})

@@ -17,11 +17,12 @@ import (
 func TestShapeWithMissingInputsOrOutputs(t *testing.T) {
 	x := onnx.Value{DType: tensor.Float32, Shape: []int{1, 2, 3, 3}, Known: true}
 	for _, typ := range Types() {
-		a, ok := arities[typ]
-		if !ok {
+		op := Lookup("", typ)
+		if op.Outputs.Min < 1 {
 			t.Errorf("%s has no arity", typ)
 			continue
 		}
+		a := struct{ minIn, maxIn, minOut, maxOut int }{op.Inputs.Min, op.Inputs.Max, op.Outputs.Min, op.Outputs.Max}
 		inf := Registry{}.Lookup("", typ)
 		if inf == nil {
 			continue
@@ -44,7 +45,7 @@ func TestShapeWithMissingInputsOrOutputs(t *testing.T) {
 			in[0] = ""
 			vs = append(vs, variant{"empty input 0", in, []string{"y"}})
 		}
-		if a.maxIn != many {
+		if a.maxIn != Many {
 			vs = append(vs, variant{"one input too many", names(a.maxIn+1, "x"), []string{"y"}})
 		}
 		vs = append(vs, variant{"no outputs", names(a.minIn, "x"), nil},

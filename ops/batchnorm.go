@@ -565,6 +565,6 @@ func (k *lnKernel) Backward(dIn, dOut, in, out []*tensor.Tensor) error {
 }
 
 func init() {
-	Register(&Op{Type: "BatchNormalization", MinOpset: 7, Shape: bnShape, Cost: bnCost, Kernel: bnBind, Params: []int{1, 2}, Buffers: []int{3, 4}})
-	Register(&Op{Type: "LayerNormalization", MinOpset: 17, Shape: lnShape, Cost: lnCost, Kernel: lnBind, Params: []int{1, 2}})
+	Register(&Op{Type: "BatchNormalization", MinOpset: 7, Inputs: Arity{5, 5}, Outputs: Arity{1, 5}, Shape: bnShape, Cost: bnCost, Kernel: bnBind, Params: []int{1, 2}, Buffers: []int{3, 4}})
+	Register(&Op{Type: "LayerNormalization", MinOpset: 17, Inputs: Arity{2, 3}, Outputs: Arity{1, 3}, Shape: lnShape, Cost: lnCost, Kernel: lnBind, Params: []int{1, 2}})
 }

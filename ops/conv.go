@@ -287,5 +287,5 @@ func (k *convKernel) Backward(dIn, dOut, in, out []*tensor.Tensor) error {
 }
 
 func init() {
-	Register(&Op{Type: "Conv", MinOpset: 1, Shape: convShape, Cost: convCost, Kernel: convBind, Params: []int{1, 2}})
+	Register(&Op{Type: "Conv", MinOpset: 1, Inputs: Arity{2, 3}, Outputs: Arity{1, 1}, Shape: convShape, Cost: convCost, Kernel: convBind, Params: []int{1, 2}})
 }

@@ -283,5 +283,5 @@ func addChannelBias(y, bias []float32, n, hw int) {
 }
 
 func init() {
-	Register(&Op{Type: "ConvTranspose", MinOpset: 1, Shape: convTransposeShape, Cost: convTransposeCost, Kernel: convTransposeBind, Params: []int{1, 2}})
+	Register(&Op{Type: "ConvTranspose", MinOpset: 1, Inputs: Arity{2, 3}, Outputs: Arity{1, 1}, Shape: convTransposeShape, Cost: convTransposeCost, Kernel: convTransposeBind, Params: []int{1, 2}})
 }

@@ -340,5 +340,5 @@ func (k *einsumKernel) Backward(dIn, dOut, in, out []*tensor.Tensor) error {
 }
 
 func init() {
-	Register(&Op{Type: "Einsum", MinOpset: 12, Shape: einsumShape, Cost: einsumCost, Kernel: einsumBind})
+	Register(&Op{Type: "Einsum", MinOpset: 12, Inputs: Arity{1, Many}, Outputs: Arity{1, 1}, Shape: einsumShape, Cost: einsumCost, Kernel: einsumBind})
 }

@@ -737,6 +737,7 @@ func registerBinary(typ string, op arithOp, savedIn, savedOut []int) {
 	Register(&Op{
 		Type:     typ,
 		MinOpset: 7,
+		Inputs:   Arity{2, 2}, Outputs: Arity{1, 1},
 		Shape: func(n *Node, in []onnx.Value) ([]onnx.Value, error) {
 			return ewShape(n, in, 2, 2, tensor.Undefined)
 		},
@@ -753,6 +754,7 @@ func registerVariadic(typ string, op arithOp, mean bool) {
 	Register(&Op{
 		Type:     typ,
 		MinOpset: 1,
+		Inputs:   Arity{1, Many}, Outputs: Arity{1, 1},
 		Shape: func(n *Node, in []onnx.Value) ([]onnx.Value, error) {
 			for i := range in {
 				if !ewHas(n, i) {
@@ -1011,6 +1013,7 @@ func registerCompare(typ string, op cmpOp, since int) {
 	Register(&Op{
 		Type:     typ,
 		MinOpset: since,
+		Inputs:   Arity{2, 2}, Outputs: Arity{1, 1},
 		Shape: func(n *Node, in []onnx.Value) ([]onnx.Value, error) {
 			return ewShape(n, in, 2, 2, tensor.Bool)
 		},
@@ -1120,6 +1123,7 @@ func init() {
 	Register(&Op{
 		Type:     "Pow",
 		MinOpset: 7, // Pow-1 broadcasts by attributes
+		Inputs:   Arity{2, 2}, Outputs: Arity{1, 1},
 		Shape: func(n *Node, in []onnx.Value) ([]onnx.Value, error) {
 			if err := ewNeedInputs(n, in, 2, 2); err != nil {
 				return nil, err
@@ -1147,6 +1151,7 @@ func init() {
 	Register(&Op{
 		Type:     "Where",
 		MinOpset: 9,
+		Inputs:   Arity{3, 3}, Outputs: Arity{1, 1},
 		Shape: func(n *Node, in []onnx.Value) ([]onnx.Value, error) {
 			if err := ewNeedInputs(n, in, 3, 3); err != nil {
 				return nil, err

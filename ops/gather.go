@@ -858,9 +858,9 @@ func padBind(n *Node, in, out []onnx.Value) (Kernel, error) {
 }
 
 func init() {
-	Register(&Op{Type: "Gather", MinOpset: 1, Shape: gatherShape, Cost: gatherCost, Kernel: gatherBind})
-	Register(&Op{Type: "Concat", MinOpset: 1, Shape: concatShape, Kernel: concatBind})
-	Register(&Op{Type: "Split", MinOpset: 1, Shape: splitShape, Kernel: splitBind})
-	Register(&Op{Type: "Slice", MinOpset: 1, Shape: sliceShape, Kernel: sliceBind})
-	Register(&Op{Type: "Pad", MinOpset: 1, Shape: padShape, Kernel: padBind})
+	Register(&Op{Type: "Gather", MinOpset: 1, Inputs: Arity{2, 2}, Outputs: Arity{1, 1}, Shape: gatherShape, Cost: gatherCost, Kernel: gatherBind})
+	Register(&Op{Type: "Concat", MinOpset: 1, Inputs: Arity{1, Many}, Outputs: Arity{1, 1}, Shape: concatShape, Kernel: concatBind})
+	Register(&Op{Type: "Split", MinOpset: 1, Inputs: Arity{1, 2}, Outputs: Arity{1, Many}, Shape: splitShape, Kernel: splitBind})
+	Register(&Op{Type: "Slice", MinOpset: 1, Inputs: Arity{1, 5}, Outputs: Arity{1, 1}, Shape: sliceShape, Kernel: sliceBind})
+	Register(&Op{Type: "Pad", MinOpset: 1, Inputs: Arity{1, 4}, Outputs: Arity{1, 1}, Shape: padShape, Kernel: padBind})
 }

@@ -369,6 +369,6 @@ func (mm *matmulKernel) Backward(dIn, dOut, in, out []*tensor.Tensor) error {
 }
 
 func init() {
-	Register(&Op{Type: "Gemm", MinOpset: 7, Shape: gemmShape, Cost: gemmCost, Kernel: gemmBind, Params: []int{1, 2}})
-	Register(&Op{Type: "MatMul", MinOpset: 1, Shape: matmulShape, Cost: matmulCost, Kernel: matmulBind})
+	Register(&Op{Type: "Gemm", MinOpset: 7, Inputs: Arity{2, 3}, Outputs: Arity{1, 1}, Shape: gemmShape, Cost: gemmCost, Kernel: gemmBind, Params: []int{1, 2}})
+	Register(&Op{Type: "MatMul", MinOpset: 1, Inputs: Arity{2, 2}, Outputs: Arity{1, 1}, Shape: matmulShape, Cost: matmulCost, Kernel: matmulBind})
 }

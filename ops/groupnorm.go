@@ -226,6 +226,6 @@ func (k *groupNormKernel) Backward(dIn, dOut, in, out []*tensor.Tensor) error {
 }
 
 func init() {
-	Register(&Op{Type: "InstanceNormalization", MinOpset: 6, Shape: groupNormShape(true), Cost: groupNormCost(true), Kernel: groupNormBind(true), Params: []int{1, 2}})
-	Register(&Op{Type: "GroupNormalization", MinOpset: 18, Shape: groupNormShape(false), Cost: groupNormCost(false), Kernel: groupNormBind(false), Params: []int{1, 2}})
+	Register(&Op{Type: "InstanceNormalization", MinOpset: 6, Inputs: Arity{3, 3}, Outputs: Arity{1, 1}, Shape: groupNormShape(true), Cost: groupNormCost(true), Kernel: groupNormBind(true), Params: []int{1, 2}})
+	Register(&Op{Type: "GroupNormalization", MinOpset: 18, Inputs: Arity{3, 3}, Outputs: Arity{1, 1}, Shape: groupNormShape(false), Cost: groupNormCost(false), Kernel: groupNormBind(false), Params: []int{1, 2}})
 }

@@ -94,7 +94,7 @@ func LiftConstantWeights(m *onnx.Model) (Lifted, error) {
 		tp := constFloatTensor(n)
 		el, err := onnx.TensorElements(tp)
 		if err != nil {
-			return res, onnx.NodeError(n, i, fmt.Errorf("value: %w", err))
+			return res, onnx.WrapNode(n, i, fmt.Errorf("value: %w", err))
 		}
 		if el < 2 {
 			kept = append(kept, n) // a scalar is not a weight

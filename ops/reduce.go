@@ -434,7 +434,8 @@ func init() {
 		Register(&Op{
 			Type:     r.typ,
 			MinOpset: 1, // axes: an attribute, an input from 13 (ReduceSum) or 18
-			Shape:    reduceShape(op),
+			Inputs:   Arity{1, 2}, Outputs: Arity{1, 1},
+			Shape: reduceShape(op),
 			Cost: func(n *Node, in, out []onnx.Value) Cost {
 				c := Cost{OtherFLOPs: in[0].Elements()}
 				if op == redMean {

@@ -25,16 +25,40 @@ func NewNode(n *onnxpb.NodeProto, opset int) *Node {
 	return &Node{NodeProto: n, Opset: opset, Attrs: onnx.NodeAttrs(n, fmt.Sprintf("node %q (%s)", n.GetName(), n.GetOpType()))}
 }
 
-// Errorf returns an error naming the node.
-// The node is named once even when an argument (an attribute error, say)
-// already names it.
+// Errorf returns an *onnx.NodeError naming the node (%w wraps as in
+// fmt.Errorf). The node is named once even when an argument already names
+// it: an error of this node, or an attribute error of n.Attrs, stands in
+// by what it says without the name.
 func (n *Node) Errorf(format string, args ...any) error {
-	prefix := fmt.Sprintf("node %q (%s): ", n.GetName(), n.GetOpType())
-	msg := fmt.Sprintf(format, args...)
-	msg = strings.Replace(msg, "onnx: "+prefix, "", 1)
-	msg = strings.Replace(msg, prefix, "", 1)
-	return errors.New(prefix + msg)
+	named := fmt.Sprintf("node %q (%s)", n.GetName(), n.GetOpType())
+	for i, a := range args {
+		err, ok := a.(error)
+		if !ok {
+			continue
+		}
+		var ne *onnx.NodeError
+		var fe *onnx.FormatError
+		switch {
+		case errors.As(err, &ne) && ne.Name == n.GetName() && ne.OpType == n.GetOpType():
+			args[i] = unnamed{ne.Err.Error(), err}
+		case errors.As(err, &fe) && fe.What == named:
+			c := *fe
+			c.What = ""
+			args[i] = unnamed{strings.TrimPrefix(c.Error(), "onnx: "), err}
+		}
+	}
+	return &onnx.NodeError{Name: n.GetName(), OpType: n.GetOpType(), Index: -1, Err: fmt.Errorf(format, args...)}
 }
+
+// unnamed is an error argument of Node.Errorf shown without its node's name;
+// %w still wraps the original.
+type unnamed struct {
+	msg string
+	err error
+}
+
+func (u unnamed) Error() string { return u.msg }
+func (u unnamed) Unwrap() error { return u.err }
 
 // Cost is what one forward pass of a node costs, for the shapes it was given.
 type Cost struct {
@@ -92,6 +116,13 @@ type Op struct {
 	// Add-1's legacy broadcast attribute), MaxOpset 0 means LatestOpset.
 	// Every Register call sets MinOpset; a node outside the range is refused.
 	MinOpset, MaxOpset int
+	// Inputs and Outputs bound the node's input and output counts (see
+	// Arity), checked before Shape runs; every default-domain operator sets
+	// Outputs (a zero Arity means unchecked).
+	Inputs, Outputs Arity
+	// Random marks an operator whose output is drawn at random (Dropout in
+	// training): never folded into a constant at compile time.
+	Random bool
 	// Params lists the input slots that hold trainable parameters (a Conv's
 	// weight and bias) and Buffers those that hold non-trained state
 	// (BatchNormalization's running mean and variance).
@@ -187,7 +218,7 @@ func (f inferrer) InferShapes(np *onnxpb.NodeProto, opset int, in []onnx.Value) 
 	if err != nil {
 		return nil, err
 	}
-	if f.op.Kernel == nil || np.GetOpType() == "Dropout" {
+	if f.op.Kernel == nil || f.op.Random {
 		return outs, nil
 	}
 	inputs := make([]*tensor.Tensor, len(in))
@@ -222,4 +253,35 @@ func (f inferrer) InferShapes(np *onnxpb.NodeProto, opset int, in []onnx.Value) 
 		outs[i].Const = outputs[i]
 	}
 	return outs, nil
+}
+
+// NodeCost is the cost of node i of g for the shapes s (onnx.InferShapes):
+// ok is false when its operator has no cost function or a value it reads or
+// writes has an unknown shape. The one loop memory's report and pruning's
+// MACs both run.
+func NodeCost(g *onnx.Graph, s *onnx.Shapes, i int) (c Cost, ok bool) {
+	n := g.Nodes[i]
+	op := Lookup(n.GetDomain(), n.GetOpType())
+	if op == nil || op.Cost == nil {
+		return Cost{}, false
+	}
+	values := func(names []string) ([]onnx.Value, bool) {
+		vs := make([]onnx.Value, len(names))
+		for k, name := range names {
+			if name == "" {
+				continue
+			}
+			vs[k] = s.Values[name]
+			if !vs[k].Known {
+				return nil, false
+			}
+		}
+		return vs, true
+	}
+	in, ok1 := values(n.Input)
+	out, ok2 := values(n.Output)
+	if !ok1 || !ok2 {
+		return Cost{}, false
+	}
+	return op.Cost(NewNode(n, g.NodeOpset(n)), in, out), true
 }

@@ -693,6 +693,6 @@ func (k *resizeKernelImpl) zeroOutside(g []float32) {
 }
 
 func init() {
-	Register(&Op{Type: "Resize", MinOpset: 10, Shape: resizeShape(false), Cost: resizeCost(false), Kernel: resizeBind(false)})
-	Register(&Op{Type: "Upsample", MinOpset: 7, MaxOpset: 9, Shape: resizeShape(true), Cost: resizeCost(true), Kernel: resizeBind(true)})
+	Register(&Op{Type: "Resize", MinOpset: 10, Inputs: Arity{1, 4}, Outputs: Arity{1, 1}, Shape: resizeShape(false), Cost: resizeCost(false), Kernel: resizeBind(false)})
+	Register(&Op{Type: "Upsample", MinOpset: 7, MaxOpset: 9, Inputs: Arity{1, 2}, Outputs: Arity{1, 1}, Shape: resizeShape(true), Cost: resizeCost(true), Kernel: resizeBind(true)})
 }

@@ -172,7 +172,8 @@ func init() {
 		Register(&Op{
 			Type:     typ,
 			MinOpset: 1, // the 2-D coercion of versions before 13 is implemented
-			Shape:    softmaxShape,
+			Inputs:   Arity{1, 1}, Outputs: Arity{1, 1},
+			Shape: softmaxShape,
 			Cost: func(n *Node, in, out []onnx.Value) Cost {
 				return Cost{OtherFLOPs: flops * out[0].Elements(), SavedOutputs: []int{0}}
 			},

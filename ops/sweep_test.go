@@ -41,8 +41,7 @@ func TestOperatorSweep(t *testing.T) {
 	combos, ran := 0, 0
 	for _, typ := range Types() {
 		op := Lookup("", typ)
-		a := arities[typ]
-		for nin := a.minIn; nin <= min(a.maxIn, a.minIn+2, 3); nin++ {
+		for nin := op.Inputs.Min; nin <= min(op.Inputs.Max, op.Inputs.Min+2, 3); nin++ {
 			idx := make([]int, nin)
 			for {
 				combos++
@@ -50,7 +49,7 @@ func TestOperatorSweep(t *testing.T) {
 				for i, k := range idx {
 					in[i] = vals[k]
 				}
-				if sweepOne(t, op, in, a) {
+				if sweepOne(t, op, in) {
 					ran++
 				}
 				// next combination
@@ -73,12 +72,12 @@ func TestOperatorSweep(t *testing.T) {
 }
 
 // sweepOne reports whether the kernel ran.
-func sweepOne(t *testing.T, op *Op, in []onnx.Value, a arity) (ran bool) {
+func sweepOne(t *testing.T, op *Op, in []onnx.Value) (ran bool) {
 	names := make([]string, len(in))
 	for i := range names {
 		names[i] = fmt.Sprintf("x%d", i)
 	}
-	nout := max(a.minOut, 1)
+	nout := max(op.Outputs.Min, 1)
 	outNames := make([]string, nout)
 	for i := range outNames {
 		outNames[i] = fmt.Sprintf("y%d", i)

@@ -181,7 +181,7 @@ func depthSpaceBind(toSpace bool) func(n *Node, in, out []onnx.Value) (Kernel, e
 }
 
 func init() {
-	Register(&Op{Type: "Tile", MinOpset: 6, Shape: tileShape, Kernel: tileBind})
-	Register(&Op{Type: "DepthToSpace", MinOpset: 1, Shape: depthSpaceShape(true), Kernel: depthSpaceBind(true)})
-	Register(&Op{Type: "SpaceToDepth", MinOpset: 1, Shape: depthSpaceShape(false), Kernel: depthSpaceBind(false)})
+	Register(&Op{Type: "Tile", MinOpset: 6, Inputs: Arity{2, 2}, Outputs: Arity{1, 1}, Shape: tileShape, Kernel: tileBind})
+	Register(&Op{Type: "DepthToSpace", MinOpset: 1, Inputs: Arity{1, 1}, Outputs: Arity{1, 1}, Shape: depthSpaceShape(true), Kernel: depthSpaceBind(true)})
+	Register(&Op{Type: "SpaceToDepth", MinOpset: 1, Inputs: Arity{1, 1}, Outputs: Arity{1, 1}, Shape: depthSpaceShape(false), Kernel: depthSpaceBind(false)})
 }

@@ -204,34 +204,11 @@ func nodeMACs(g *onnx.Graph, inputShapes map[string][]int) (map[int]int64, int64
 		return out, 0
 	}
 	var total int64
-	for i, n := range g.Nodes {
-		op := ops.Lookup(n.GetDomain(), n.GetOpType())
-		if op == nil || op.Cost == nil {
-			continue
+	for i := range g.Nodes {
+		if c, ok := ops.NodeCost(g, s, i); ok {
+			out[i] = c.MACs
+			total += c.MACs
 		}
-		in := make([]onnx.Value, len(n.Input))
-		known := true
-		for k, v := range n.Input {
-			if v != "" {
-				in[k] = s.Values[v]
-				known = known && in[k].Known
-			}
-		}
-		outs := make([]onnx.Value, len(n.Output))
-		for k, v := range n.Output {
-			outs[k] = s.Values[v]
-			known = known && (v == "" || outs[k].Known)
-		}
-		if !known {
-			continue
-		}
-		opset := g.Opsets[""]
-		if d := n.GetDomain(); d != "" && d != "ai.onnx" {
-			opset = g.Opsets[d]
-		}
-		c := op.Cost(ops.NewNode(n, opset), in, outs)
-		out[i] = c.MACs
-		total += c.MACs
 	}
 	return out, total
 }

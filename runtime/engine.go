@@ -140,14 +140,7 @@ func checkOperators(g *onnx.Graph) error {
 
 func (p *Program) node(i int) *ops.Node {
 	n := p.Graph.Nodes[i]
-	return ops.NewNode(n, p.Graph.Opsets[domainKey(n.GetDomain())])
-}
-
-func domainKey(d string) string {
-	if d == "ai.onnx" {
-		return ""
-	}
-	return d
+	return ops.NewNode(n, p.Graph.NodeOpset(n))
 }
 
 func (p *Program) inValues(names []string) []onnx.Value {
@@ -225,10 +218,10 @@ func (p *Program) bindConstants() error {
 			outVals := p.inValues(n.Output)
 			k, err := op.Kernel(p.node(i), p.inValues(n.Input), outVals)
 			if err != nil {
-				return fmt.Errorf("runtime: %w", onnx.NodeError(n, i, err))
+				return fmt.Errorf("runtime: %w", onnx.WrapNode(n, i, err))
 			}
 			if err := k.Forward(outs, ins); err != nil {
-				return fmt.Errorf("runtime: %w", onnx.NodeError(n, i, err))
+				return fmt.Errorf("runtime: %w", onnx.WrapNode(n, i, err))
 			}
 		}
 		for k, o := range n.Output {
@@ -360,7 +353,7 @@ func (p *Program) bindSteps() error {
 		node := p.node(i)
 		k, err := op.Kernel(node, p.inValues(n.Input), p.inValues(n.Output))
 		if err != nil {
-			return fmt.Errorf("runtime: %w", onnx.NodeError(n, i, err))
+			return fmt.Errorf("runtime: %w", onnx.WrapNode(n, i, err))
 		}
 		st := Step{Index: i, Node: node, Op: op, Kernel: k,
 			In: make([]*tensor.Tensor, len(n.Input)), Out: make([]*tensor.Tensor, len(n.Output))}
@@ -424,7 +417,7 @@ func (p *Program) Run(inputs map[string]*tensor.Tensor) ([]*tensor.Tensor, error
 			continue
 		}
 		if err := st.Kernel.Forward(st.Out, st.In); err != nil {
-			return nil, fmt.Errorf("runtime: %w", onnx.NodeError(p.Graph.Nodes[st.Index], st.Index, err))
+			return nil, fmt.Errorf("runtime: %w", onnx.WrapNode(p.Graph.Nodes[st.Index], st.Index, err))
 		}
 	}
 	return p.outT, nil

@@ -5,6 +5,7 @@ import (
 	"sort"
 
 	"github.com/onnxprune/onnxprune/onnx"
+	"github.com/onnxprune/onnxprune/ops"
 )
 
 // Lifetime is the span of steps over which one activation is held.
@@ -78,12 +79,6 @@ type Liveness struct {
 	ConstBytes int64
 }
 
-// randomOps are never folded into constants.
-var randomOps = map[string]bool{
-	"RandomNormal": true, "RandomUniform": true, "RandomNormalLike": true,
-	"RandomUniformLike": true, "Multinomial": true, "Bernoulli": true, "Dropout": true,
-}
-
 // PlanLiveness computes the schedule and lifetimes of g for the shapes s
 // (from onnx.InferShapes). Every activation's shape must be known. A graph
 // whose peak and computed constants pass DefaultMaxMemory is refused with an
@@ -95,7 +90,10 @@ func PlanLiveness(g *onnx.Graph, s *onnx.Shapes) (*Liveness, error) {
 	}
 	stepOf := map[int]int{} // node index → step
 	for i, n := range g.Nodes {
-		folded := !randomOps[n.GetOpType()]
+		// A random operator is never folded into a constant; one without a
+		// kernel here (RandomNormal, ...) is refused by Compile anyway.
+		op := ops.Lookup(n.GetDomain(), n.GetOpType())
+		folded := op != nil && !op.Random
 		for _, in := range n.Input {
 			if in != "" && !lv.Const[in] {
 				folded = false
@@ -144,7 +142,7 @@ func PlanLiveness(g *onnx.Graph, s *onnx.Shapes) (*Liveness, error) {
 				continue
 			}
 			if err := add(o, step); err != nil {
-				return nil, onnx.NodeError(n, ni, err)
+				return nil, onnx.WrapNode(n, ni, err)
 			}
 		}
 	}

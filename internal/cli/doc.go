@@ -38,6 +38,9 @@
 //     stderr is not a terminal (a nil *Progress is valid and silent):
 //     Start(name, total), SetTotal, SetCurrent, Increment, SetStatus, Done
 //     before printing results.
+//   - Models: ModelFlags (--input-shape) and its Load: the model (or its
+//     header), weights held in Constant nodes lifted to initializers, its
+//     graph view, and the input shapes resolved against its inputs.
 //   - Parsing: ParseBytes, ParseInput ("CxHxW"), ParseInts ("1,8,32"),
 //     SplitList ("go,ort"), IsTerminal.
 package cli

@@ -28,6 +28,8 @@ type Model struct {
 	*onnx.Model
 	// InputShapes are --input-shape's shapes by input name (nil: none given).
 	InputShapes map[string][]int
+	// View is the graph view of the model (onnx.NewModelGraph).
+	View *onnx.Graph
 	// Lifted says which weights held in Constant nodes became initializers.
 	Lifted ops.Lifted
 }
@@ -64,7 +66,7 @@ func (f *ModelFlags) Load(path string, header bool) (*Model, error) {
 	if shapes, err = ResolveInputShapes(shapes, names); err != nil {
 		return nil, err
 	}
-	return &Model{Model: m, InputShapes: shapes, Lifted: lifted}, nil
+	return &Model{Model: m, InputShapes: shapes, View: g, Lifted: lifted}, nil
 }
 
 // ShapesFor returns InputShapes with the first dimension set to batch (when

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/onnxprune/onnxprune/internal/cli"
-	"github.com/onnxprune/onnxprune/onnx"
 	"github.com/onnxprune/onnxprune/runtime"
 )
 
@@ -112,11 +111,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(err)
 	}
-	m := model.Model
-	g, err := onnx.NewModelGraph(m)
-	if err != nil {
-		return fail(err)
-	}
+	m, g := model.Model, model.View
 	if cpuprofile != "" {
 		f, err := os.Create(cpuprofile)
 		if err != nil {

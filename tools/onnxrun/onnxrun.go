@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/onnxprune/onnxprune/internal/cli"
-	"github.com/onnxprune/onnxprune/onnx"
 	"github.com/onnxprune/onnxprune/runtime"
 	"github.com/onnxprune/onnxprune/runtime/tensorio"
 	"github.com/onnxprune/onnxprune/tensor"
@@ -145,11 +144,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(err)
 	}
-	m := model.Model
-	g, err := onnx.NewModelGraph(m)
-	if err != nil {
-		return fail(err)
-	}
+	m, g := model.Model, model.View
 
 	// Inputs.
 	var in map[string]*tensor.Tensor
