@@ -1,7 +1,3 @@
-// Package data reads labelled image data sets as users have them (MNIST IDX,
-// CIFAR binary, .npy arrays, image folders), transforms them as torchvision
-// does, and batches them with shuffling and parallel loading, for evaluation
-// and training alike.
 package data
 
 import "github.com/onnxprune/onnxprune/tensor"

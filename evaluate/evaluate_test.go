@@ -8,11 +8,11 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/onnxprune/onnxprune/data"
 	"github.com/onnxprune/onnxprune/internal/testshared"
 
 	"github.com/onnxprune/onnxprune/onnx"
 	"github.com/onnxprune/onnxprune/runtime"
-	"github.com/onnxprune/onnxprune/runtime/tensorio"
 )
 
 func sharedDir(t testing.TB) string { return testshared.Dir(t) }
@@ -51,90 +51,13 @@ func readMeta(t testing.TB, fixture string) mnistMeta {
 	return m
 }
 
-func loadMNIST(t testing.TB, split string) *Dataset {
+func loadMNIST(t testing.TB, split string) data.Source {
 	t.Helper()
-	d, err := LoadMNIST("", split)
+	d, err := data.LoadMNIST("", split)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return d
-}
-
-// The t10k set read from the GoMNIST module: 10000 images whose first 16
-// labels and normalized pixels are those of the fixtures' reference batch,
-// bit for bit.
-func TestMNISTTestSetMatchesFixture(t *testing.T) {
-	meta := readMeta(t, "mnist_cnn")
-	d := loadMNIST(t, "test")
-	if d.Len() != 10000 || d.C != 1 || d.H != 28 || d.W != 28 || d.Classes != 10 {
-		t.Fatalf("test set: %d images of %dx%dx%d, %d classes; want 10000 of 1x28x28, 10", d.Len(), d.C, d.H, d.W, d.Classes)
-	}
-	n := len(meta.ReferenceBatch.Labels)
-	if n != 16 {
-		t.Fatalf("reference batch has %d labels", n)
-	}
-	x := make([]float32, n*d.ImageSize())
-	labels := make([]int64, n)
-	d.Fill(x, labels, 0, n)
-	for i, want := range meta.ReferenceBatch.Labels {
-		if labels[i] != want {
-			t.Errorf("label %d = %d, want %d", i, labels[i], want)
-		}
-	}
-	for _, fixture := range []string{"mnist_cnn", "mnist_cnn_global50", "mnist_resnet8"} {
-		in, err := tensorio.ReadFile(filepath.Join(sharedDir(t), "fixtures", fixture, "test_data_set_0", "input_0.pb"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got, want := in.T.Shape, []int{n, 1, 28, 28}; !slices.Equal(got, want) {
-			t.Fatalf("%s input_0.pb shape %v, want %v", fixture, got, want)
-		}
-		ref := in.T.F32()
-		bad := 0
-		for i := range ref {
-			if math.Float32bits(ref[i]) != math.Float32bits(x[i]) {
-				if bad++; bad <= 5 {
-					t.Errorf("%s: image %d pixel %d = %v, fixture %v", fixture, i/784, i%784, x[i], ref[i])
-				}
-			}
-		}
-		if bad > 0 {
-			t.Errorf("%s: %d of %d values differ", fixture, bad, len(ref))
-		}
-	}
-}
-
-// The train set: 60000 images; its first 8 are the inputs of the
-// mnist_cnn_train_step fixture, with labels [5 0 4 1 9 2 1 3].
-func TestMNISTTrainSetMatchesFixture(t *testing.T) {
-	if testing.Short() {
-		t.Skip("reads the 60000-image train set")
-	}
-	dir := filepath.Join(sharedDir(t), "fixtures", "mnist_cnn_train_step")
-	d := loadMNIST(t, "train")
-	if d.Len() != 60000 {
-		t.Fatalf("train set has %d images, want 60000", d.Len())
-	}
-	in, err := tensorio.ReadFile(filepath.Join(dir, "inputs.pb"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	lab, err := tensorio.ReadFile(filepath.Join(dir, "labels.pb"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := lab.T.Len()
-	x := make([]float32, n*d.ImageSize())
-	labels := make([]int64, n)
-	d.Fill(x, labels, 0, n)
-	if got, want := labels, lab.T.I64(); !slices.Equal(got, want) {
-		t.Errorf("first train labels %v, want %v", got, want)
-	}
-	for i, v := range in.T.F32() {
-		if math.Float32bits(v) != math.Float32bits(x[i]) {
-			t.Fatalf("train image %d pixel %d = %v, fixture %v", i/784, i%784, x[i], v)
-		}
-	}
 }
 
 // The key test: the fixtures' MNIST models on the full test set with the

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/onnxprune/onnxprune/data"
 	"github.com/onnxprune/onnxprune/runtime"
 	"github.com/onnxprune/onnxprune/tensor"
 )
@@ -121,16 +122,17 @@ func TestRunWithFakeSession(t *testing.T) {
 	// (label 2, first pixel 5 → predicted 5%3 = 2: right) and image 6
 	// whose label is 1 but predicted 0.
 	pixels := make([]byte, 7*4)
-	labels := []byte{0, 1, 2, 0, 1, 2, 1}
+	labels := []int32{0, 1, 2, 0, 1, 2, 1}
 	for i := range 7 {
 		pixels[i*4] = byte(i)
 	}
-	d, err := NewDataset("fake", 1, 2, 2, 3, pixels, labels, Normalize{})
+	d, err := data.NewBytes("fake", data.Shape{C: 1, H: 2, W: 2}, []string{"a", "b", "c"}, pixels, labels)
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := &fakeSession{batch: 3, k: 3}
-	r, err := Run(s, d, Options{TopK: []int{2}})
+	scaled := &data.Transform{Normalize: &data.Normalize{}} // p/255 only
+	r, err := Run(s, d, Options{TopK: []int{2}, Transform: scaled})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,24 +150,27 @@ func TestRunWithFakeSession(t *testing.T) {
 	s = &fakeSession{batch: 4, k: 3}
 	var calls []string
 	progress := func(done, total int, m *Metrics) { calls = append(calls, fmt.Sprintf("%d/%d %d", done, total, m.N)) }
-	if r, err = Run(s, d, Options{Limit: 5, Progress: progress}); err != nil || r.Samples != 5 || s.runs != 2 {
+	if r, err = Run(s, d, Options{Limit: 5, Progress: progress, Transform: scaled, Workers: 2}); err != nil || r.Samples != 5 || s.runs != 2 {
 		t.Errorf("limit 5: %v samples %d runs %d", err, r.Samples, s.runs)
 	}
 	if want := []string{"4/5 4", "5/5 5"}; !slices.Equal(calls, want) {
 		t.Errorf("progress calls %q, want %q", calls, want)
 	}
 
-	if _, err := Run(&fakeSession{batch: 2, k: 2}, d, Options{}); err == nil || !strings.Contains(err.Error(), "2 classes") {
+	if _, err := Run(&fakeSession{batch: 2, k: 2}, d, Options{Transform: scaled}); err == nil || !strings.Contains(err.Error(), "2 classes") {
 		t.Errorf("2 logits for 3 classes: %v", err)
 	}
-	if _, err := Run(&fakeSession{batch: 2, k: 3, fail: true}, d, Options{}); err == nil || !strings.Contains(err.Error(), "boom") || !strings.Contains(err.Error(), "images 0..1") {
+	if _, err := Run(&fakeSession{batch: 2, k: 3, fail: true}, d, Options{Transform: scaled}); err == nil || !strings.Contains(err.Error(), "boom") || !strings.Contains(err.Error(), "samples 0..1") {
 		t.Errorf("failing session: %v", err)
 	}
-	other, _ := NewDataset("rgb", 3, 2, 2, 3, make([]byte, 12), []byte{0}, Normalize{})
-	if _, err := Run(&fakeSession{batch: 2, k: 3}, other, Options{}); err == nil || !strings.Contains(err.Error(), `input "input"`) {
+	other, _ := data.NewBytes("rgb", data.Shape{C: 3, H: 2, W: 2}, []string{"a", "b", "c"}, make([]byte, 12), []int32{0})
+	if _, err := Run(&fakeSession{batch: 2, k: 3}, other, Options{Transform: scaled}); err == nil || !strings.Contains(err.Error(), `input "input"`) {
 		t.Errorf("3-channel data on a 1-channel model: %v", err)
 	}
-	if _, err := Run(&fakeSession{batch: 2, k: 3}, d, Options{Output: 1}); err == nil {
+	if !slices.Equal(r.Classes, []string{"a", "b", "c"}) {
+		t.Errorf("classes %v", r.Classes)
+	}
+	if _, err := Run(&fakeSession{batch: 2, k: 3}, d, Options{Output: 1, Transform: scaled}); err == nil {
 		t.Error("output 1 of 1: no error")
 	}
 }

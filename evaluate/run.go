@@ -5,6 +5,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/onnxprune/onnxprune/data"
 	"github.com/onnxprune/onnxprune/onnx"
 	"github.com/onnxprune/onnxprune/runtime"
 	"github.com/onnxprune/onnxprune/tensor"
@@ -28,6 +29,11 @@ type Options struct {
 	TopK []int
 	// Output is the index of the session output holding the logits.
 	Output int
+	// Transform is applied to every sample; nil means DefaultTransform.
+	Transform *data.Transform
+	// Workers is the number of goroutines reading and transforming
+	// batches ahead of the model (0: none, the model waits for each).
+	Workers int
 	// Progress, when not nil, is called after every batch with the images
 	// done, their total and the metrics so far (a command draws its
 	// progress bar from it).
@@ -37,10 +43,12 @@ type Options struct {
 // Result is an evaluation's outcome; its JSON form is what `onnxeval
 // --json` prints.
 type Result struct {
-	Dataset  string  `json:"dataset"`
-	Samples  int     `json:"samples"`
-	Correct  int     `json:"correct"`
-	Accuracy float64 `json:"accuracy"`
+	Dataset string `json:"dataset"`
+	// Classes names the data set's classes in label order.
+	Classes  []string `json:"classes"`
+	Samples  int      `json:"samples"`
+	Correct  int      `json:"correct"`
+	Accuracy float64  `json:"accuracy"`
 	// TopK maps "top5" and the like to accuracy.
 	TopK map[string]float64 `json:"top_k,omitempty"`
 	Loss float64            `json:"loss"`
@@ -90,11 +98,25 @@ func NewResult(name string, m *Metrics) *Result {
 	return r
 }
 
-// Run evaluates s on d: every image (or the first opts.Limit) in order, in
-// batches of the session's input batch size, the last one padded with zero
-// images whose outputs are ignored. The session must have one input of
-// shape [B, C, H, W] matching d, and logits [B, K] with K ≥ d.Classes.
-func Run(s Session, d *Dataset, opts Options) (*Result, error) {
+// DefaultTransform is the evaluation transform of samples of shape in for
+// a model input of shape model: data.DefaultEval, normalised as the
+// fixtures were made, (p/255 − 0.5)/0.5, for byte data, and not at all for
+// float data.
+func DefaultTransform(in, model data.Shape) *data.Transform {
+	var norm *data.Normalize
+	if !in.Float {
+		n := data.HalfNormalize
+		norm = &n
+	}
+	return data.DefaultEval(in, model, norm)
+}
+
+// Run evaluates s on src: every sample (or the first opts.Limit) in order,
+// transformed by opts.Transform, in batches of the session's input batch
+// size, the last one padded with zero images whose outputs are ignored. The
+// session must have one float32 input [B, C, H, W] matching the transformed
+// samples, and logits [B, K] with K ≥ the number of classes.
+func Run(s Session, src data.Source, opts Options) (*Result, error) {
 	start := time.Now()
 	ins, outs := s.Inputs(), s.Outputs()
 	if len(ins) != 1 {
@@ -104,9 +126,21 @@ func Run(s Session, d *Dataset, opts Options) (*Result, error) {
 	if in.DType != tensor.Float32 {
 		return nil, fmt.Errorf("evaluate: input %q is %v, want float32", in.Name, in.DType)
 	}
-	want := []int{-1, d.C, d.H, d.W}
-	if len(in.Shape) != 4 || !dimsMatch(in.Shape[1:], want[1:]) {
-		return nil, fmt.Errorf("evaluate: input %q has shape %v; %s images need [N %d %d %d]", in.Name, in.Shape, d.Name, d.C, d.H, d.W)
+	if len(in.Shape) != 4 {
+		return nil, fmt.Errorf("evaluate: input %q has shape %v; want images [N C H W]", in.Name, in.Shape)
+	}
+	tf := opts.Transform
+	if tf == nil {
+		model := data.Shape{C: in.Shape[1], H: in.Shape[2], W: in.Shape[3]}
+		if model.H <= 0 || model.W <= 0 {
+			model = src.Shape()
+		}
+		tf = DefaultTransform(src.Shape(), model)
+	}
+	sample := tf.OutShape(src.Shape())
+	want := []int{-1, sample.C, sample.H, sample.W}
+	if !dimsMatch(in.Shape[1:], want[1:]) {
+		return nil, fmt.Errorf("evaluate: input %q has shape %v; %s samples (%v after %q) are [N %d %d %d]", in.Name, in.Shape, src.Name(), src.Shape(), tf, sample.C, sample.H, sample.W)
 	}
 	batch := in.Shape[0]
 	if batch <= 0 {
@@ -119,16 +153,23 @@ func Run(s Session, d *Dataset, opts Options) (*Result, error) {
 		return nil, fmt.Errorf("evaluate: output %d: the model has %d outputs", opts.Output, len(outs))
 	}
 	out := outs[opts.Output]
-	d = d.Head(opts.Limit)
+	src = data.Head(src, opts.Limit)
+	classes := src.Classes()
+	loader, err := data.NewLoader(src, data.LoaderOptions{BatchSize: batch, PadLast: true, Workers: opts.Workers, Transform: tf})
+	if err != nil {
+		return nil, fmt.Errorf("evaluate: %w", err)
+	}
 	var m *Metrics
-	it := d.Batches(batch, true)
 	inputs := map[string]*tensor.Tensor{}
-	for it.Next() {
-		b := it.Batch()
+	done := 0
+	for b, err := range loader.Epoch(0) {
+		if err != nil {
+			return nil, err
+		}
 		inputs[in.Name] = b.X
 		res, err := s.Run(inputs)
 		if err != nil {
-			return nil, fmt.Errorf("evaluate: %s images %d..%d: %w", d.Name, b.Start, b.Start+b.N-1, err)
+			return nil, fmt.Errorf("evaluate: %s samples %d..%d: %w", src.Name(), b.Index[0], b.Index[len(b.Index)-1], err)
 		}
 		if opts.Output >= len(res) {
 			return nil, fmt.Errorf("evaluate: the session returned %d outputs", len(res))
@@ -138,8 +179,8 @@ func Run(s Session, d *Dataset, opts Options) (*Result, error) {
 			return nil, fmt.Errorf("evaluate: output %q is %v %v; want float32 logits [%d K]", out.Name, y.DType, y.Shape, batch)
 		}
 		if m == nil {
-			if y.Shape[1] < d.Classes {
-				return nil, fmt.Errorf("evaluate: output %q has %d classes; %s has %d", out.Name, y.Shape[1], d.Name, d.Classes)
+			if y.Shape[1] < len(classes) {
+				return nil, fmt.Errorf("evaluate: output %q has %d classes; %s has %d", out.Name, y.Shape[1], src.Name(), len(classes))
 			}
 			m = NewMetrics(y.Shape[1], opts.TopK...)
 		} else if y.Shape[1] != m.K {
@@ -148,14 +189,16 @@ func Run(s Session, d *Dataset, opts Options) (*Result, error) {
 		if err := m.Add(y.F32(), b.Labels); err != nil {
 			return nil, err
 		}
+		done += b.N()
 		if opts.Progress != nil {
-			opts.Progress(b.Start+b.N, d.Len(), m)
+			opts.Progress(done, src.Len(), m)
 		}
 	}
 	if m == nil {
-		m = NewMetrics(d.Classes, opts.TopK...)
+		m = NewMetrics(len(classes), opts.TopK...)
 	}
-	r := NewResult(d.Name, m)
+	r := NewResult(src.Name(), m)
+	r.Classes = classes
 	r.Batch = batch
 	r.Seconds = time.Since(start).Seconds()
 	return r, nil
@@ -171,8 +214,8 @@ func dimsMatch(got, want []int) bool {
 }
 
 // Evaluate compiles m with backend b for a batch size (opts.Batch, 0: 256)
-// and runs it on d.
-func Evaluate(b runtime.Backend, m *onnx.Model, ro runtime.Options, d *Dataset, opts Options) (*Result, error) {
+// and runs it on src.
+func Evaluate(b runtime.Backend, m *onnx.Model, ro runtime.Options, src data.Source, opts Options) (*Result, error) {
 	if opts.Batch <= 0 {
 		opts.Batch = 256
 	}
@@ -185,5 +228,5 @@ func Evaluate(b runtime.Backend, m *onnx.Model, ro runtime.Options, d *Dataset, 
 		return nil, err
 	}
 	defer s.Close()
-	return Run(s, d, opts)
+	return Run(s, src, opts)
 }

@@ -5,40 +5,51 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/onnxprune/onnxprune/evaluate"
+	"github.com/onnxprune/onnxprune/data"
 	"github.com/onnxprune/onnxprune/internal/testshared"
 	"github.com/onnxprune/onnxprune/tensor"
 )
 
-func loadMNIST(t *testing.T) *evaluate.Dataset {
+// loadMNIST is the MNIST training set in order, in batches of batch,
+// normalised as the fixtures were trained.
+func loadMNIST(t *testing.T, batch int) *data.Loader {
 	t.Helper()
-	d, err := evaluate.LoadMNIST("", "train")
-	if errors.Is(err, evaluate.ErrNoMNIST) {
+	d, err := data.LoadMNIST("", "train")
+	if errors.Is(err, data.ErrNoMNIST) {
 		testshared.Missing(t, err.Error())
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	return d
+	l, err := data.NewLoader(d, data.LoaderOptions{BatchSize: batch, Transform: &data.Transform{Normalize: &data.MNISTNormalize}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
 }
 
 // meanLoss is the mean cross-entropy over images [0, n) in eval mode.
-func meanLoss(t *testing.T, s *Session, d *evaluate.Dataset, batch, n int) float64 {
+func meanLoss(t *testing.T, s *Session, d *data.Loader, steps int) float64 {
 	t.Helper()
 	s.SetTraining(false)
 	defer s.SetTraining(true)
-	x := tensor.New(tensor.Float32, batch, d.C, d.H, d.W)
-	labels := make([]int64, batch)
 	var sum float64
-	for lo := 0; lo < n; lo += batch {
-		d.Fill(x.F32(), labels, lo, lo+batch)
-		l, err := s.Loss(map[string]*tensor.Tensor{"input": x}, labels)
+	k := 0
+	for b, err := range d.Epoch(0) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if k == steps {
+			break
+		}
+		l, err := s.Loss(map[string]*tensor.Tensor{"input": b.X}, b.Labels)
 		if err != nil {
 			t.Fatal(err)
 		}
 		sum += l
+		k++
 	}
-	return sum / float64(n/batch)
+	return sum / float64(steps)
 }
 
 // TestMaskedFineTune: the globally 50%-pruned mnist_cnn keeps exactly its
@@ -49,8 +60,8 @@ func TestMaskedFineTune(t *testing.T) {
 		t.Skip("reads the 60000 MNIST training images")
 	}
 	m := loadModel(t, filepath.Join(fixture(t, "mnist_cnn_global50"), "model.onnx"))
-	d := loadMNIST(t)
 	const batch, steps = 64, 20
+	d := loadMNIST(t, batch)
 	s, err := New(m, Options{Batch: batch})
 	if err != nil {
 		t.Fatal(err)
@@ -71,17 +82,22 @@ func TestMaskedFineTune(t *testing.T) {
 	if total != 44190 || pinned != 22095 {
 		t.Fatalf("pinned %d of %d prunable weights, want 22095 of 44190", pinned, total)
 	}
-	before := meanLoss(t, s, d, batch, batch*steps)
+	before := meanLoss(t, s, d, steps)
 	opt := &SGD{LR: 0.01, Momentum: 0.9, WeightDecay: 5e-4}
-	x := tensor.New(tensor.Float32, batch, 1, 28, 28)
-	labels := make([]int64, batch)
-	for step := range steps {
-		d.Fill(x.F32(), labels, step*batch, (step+1)*batch)
-		if _, err := s.Step(opt, map[string]*tensor.Tensor{"input": x}, labels); err != nil {
+	step := 0
+	for b, err := range d.Epoch(0) {
+		if err != nil {
 			t.Fatal(err)
 		}
+		if step == steps {
+			break
+		}
+		if _, err := s.Step(opt, map[string]*tensor.Tensor{"input": b.X}, b.Labels); err != nil {
+			t.Fatal(err)
+		}
+		step++
 	}
-	after := meanLoss(t, s, d, batch, batch*steps)
+	after := meanLoss(t, s, d, steps)
 	if !(after < before) {
 		t.Errorf("mean loss on the %d training images: %.5f before, %.5f after %d steps", batch*steps, before, after, steps)
 	}

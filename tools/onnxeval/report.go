@@ -6,6 +6,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/onnxprune/onnxprune/data"
 	"github.com/onnxprune/onnxprune/evaluate"
 )
 
@@ -15,17 +16,22 @@ type report struct {
 	Model   string `json:"model"`
 	Backend string `json:"backend"`
 	Split   string `json:"split"`
+	// Transform is what the samples went through, in --transform's syntax.
+	Transform string `json:"transform"`
 	*evaluate.Result
 }
 
-func (r report) writeText(w io.Writer, d *evaluate.Dataset) error {
+func (r report) writeText(w io.Writer, sample data.Shape) error {
 	var b strings.Builder
 	perSec := 0.0
 	if r.Seconds > 0 {
 		perSec = float64(r.Samples) / r.Seconds
 	}
 	fmt.Fprintf(&b, "model     %s (backend %s, batch %d)\n", r.Model, r.Backend, r.Batch)
-	fmt.Fprintf(&b, "data      %s: %d images of %dx%dx%d\n", r.Dataset, r.Samples, d.C, d.H, d.W)
+	fmt.Fprintf(&b, "data      %s: %d images of %dx%dx%d\n", r.Dataset, r.Samples, sample.C, sample.H, sample.W)
+	if r.Transform != "" {
+		fmt.Fprintf(&b, "transform %s\n", r.Transform)
+	}
 	fmt.Fprintf(&b, "accuracy  %.2f%% (%d/%d)\n", 100*r.Accuracy, r.Correct, r.Samples)
 	for _, k := range r.Metrics.TopK {
 		acc, _ := r.Metrics.TopKAccuracy(k)
@@ -36,7 +42,7 @@ func (r report) writeText(w io.Writer, d *evaluate.Dataset) error {
 		r.Margin.Min, r.Margin.Below1e4, r.Margin.Below1e3, r.Margin.Below1e2)
 	fmt.Fprintf(&b, "time      %.2f s (%.0f images/s)\n\n", r.Seconds, perSec)
 
-	names := classNames(r.Dataset, len(r.Confusion))
+	names := classNames(r.Classes, len(r.Confusion))
 	b.WriteString("per-class recall\n")
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "class\timages\tcorrect\trecall\t")
@@ -45,7 +51,7 @@ func (r report) writeText(w io.Writer, d *evaluate.Dataset) error {
 		for _, v := range row {
 			n += v
 		}
-		if n == 0 && c >= d.Classes {
+		if n == 0 && c >= len(r.Classes) {
 			continue
 		}
 		rec := "-"
@@ -75,13 +81,14 @@ func (r report) writeText(w io.Writer, d *evaluate.Dataset) error {
 	return err
 }
 
-// classNames labels the classes: CIFAR-10's names, else the digits.
-func classNames(dataset string, k int) []string {
+// classNames labels the classes "3 cat" where the data set names them
+// other than by their number, else "3".
+func classNames(classes []string, k int) []string {
 	names := make([]string, k)
 	for i := range names {
 		names[i] = fmt.Sprint(i)
-		if strings.HasPrefix(dataset, "cifar10") && i < len(evaluate.CIFAR10Classes) {
-			names[i] = fmt.Sprintf("%d %s", i, evaluate.CIFAR10Classes[i])
+		if i < len(classes) && classes[i] != names[i] {
+			names[i] += " " + classes[i]
 		}
 	}
 	return names

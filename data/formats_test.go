@@ -1,4 +1,4 @@
-package evaluate
+package data
 
 import (
 	"bytes"
@@ -120,6 +120,29 @@ func writeMNIST(t *testing.T, dir, prefix string, pixels, labels []byte, gzipped
 	writeFile(t, dir, prefix+"-labels-idx1-ubyte"+suffix, lab)
 }
 
+// readAll transforms every sample of src with tf into one N×C×H×W slice.
+func readAll(t *testing.T, src Source, tf *Transform) ([]float32, []int64) {
+	t.Helper()
+	l, err := NewLoader(src, LoaderOptions{BatchSize: max(src.Len(), 1), Transform: tf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var x []float32
+	var labels []int64
+	for b, err := range l.Epoch(0) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		x = append(x, b.X.F32()...)
+		labels = append(labels, b.Labels...)
+	}
+	return x, labels
+}
+
+func norm(mean, std []float32) *Transform {
+	return &Transform{Normalize: &Normalize{Mean: mean, Std: std}}
+}
+
 func TestLoadMNISTSmall(t *testing.T) {
 	dir := t.TempDir()
 	pixels := []byte{0, 255, 128, 1, 2, 3, 10, 20, 30, 40, 50, 60}
@@ -129,21 +152,19 @@ func TestLoadMNISTSmall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.Len() != 2 || d.H != 2 || d.W != 3 || d.Name != "mnist-test" {
-		t.Fatalf("got %s with %d images of %dx%d", d.Name, d.Len(), d.H, d.W)
+	if d.Len() != 2 || d.Shape() != (Shape{C: 1, H: 2, W: 3}) || d.Name() != "mnist-test" || len(d.Classes()) != 10 || d.Classes()[7] != "7" {
+		t.Fatalf("got %s with %d images of %v, classes %v", d.Name(), d.Len(), d.Shape(), d.Classes())
 	}
-	x := make([]float32, 12)
-	lab := make([]int64, 2)
-	d.Fill(x, lab, 0, 2)
+	x, lab := readAll(t, d, &Transform{Normalize: &MNISTNormalize})
 	// Hand computed: 0 → -1, 255 → 1, 128 → (128/255-0.5)/0.5.
 	if x[0] != -1 || x[1] != 1 || x[2] != float32((float32(128)/255-0.5)/0.5) || lab[0] != 7 || lab[1] != 2 {
 		t.Errorf("normalized %v labels %v", x[:3], lab)
 	}
-	if d, err := LoadMNIST(dir, "train"); err != nil || d.Labels[0] != 5 {
+	if d, err := LoadMNIST(dir, "train"); err != nil || d.Label(0) != 5 {
 		t.Errorf("gzipped train split: %v", err)
 	}
-	if _, err := LoadMNIST(dir, "validation"); err == nil {
-		t.Error("unknown split: no error")
+	if _, err := LoadMNIST(dir, "validation"); !errors.Is(err, ErrNoSplit) {
+		t.Errorf("unknown split: %v", err)
 	}
 	if _, err := LoadMNIST(t.TempDir(), "test"); err == nil || !strings.Contains(err.Error(), "t10k-images-idx3-ubyte") {
 		t.Errorf("empty folder: %v", err)
@@ -151,7 +172,7 @@ func TestLoadMNISTSmall(t *testing.T) {
 
 	bad := t.TempDir()
 	writeMNIST(t, bad, "t10k", pixels, []byte{7, 12}, false)
-	if _, err := LoadMNIST(bad, "test"); err == nil || !strings.Contains(err.Error(), "label 12") {
+	if _, err := LoadMNIST(bad, "test"); err == nil || !strings.Contains(err.Error(), "label 12") || !strings.Contains(err.Error(), "t10k-labels-idx1-ubyte") {
 		t.Errorf("label 12: %v", err)
 	}
 	writeFile(t, bad, "t10k-labels-idx1-ubyte", idxBytes([]uint32{3}, []byte{1, 2, 3}))
@@ -201,16 +222,15 @@ func TestLoadCIFAR10Small(t *testing.T) {
 	}
 	writeFile(t, sub, "test_batch.bin", cifarRecords(100, 4))
 
-	train, err := LoadCIFAR10(dir, "train", CIFAR10MeanStd)
+	train, err := LoadCIFAR10(dir, "train")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if train.Len() != 15 || train.C != 3 || train.H != 32 || train.W != 32 {
-		t.Fatalf("train: %d images of %dx%dx%d", train.Len(), train.C, train.H, train.W)
+	if train.Len() != 15 || train.Shape() != (Shape{C: 3, H: 32, W: 32}) || train.Classes()[3] != "cat" {
+		t.Fatalf("train: %d images of %v", train.Len(), train.Shape())
 	}
-	x := make([]float32, 2*cifarPixels)
-	lab := make([]int64, 2)
-	train.Fill(x, lab, 13, 15) // images 13 and 14, in data_batch_5
+	all, labels := readAll(t, train, &Transform{Normalize: &CIFAR10MeanStd})
+	x, lab := all[13*cifarPixels:], labels[13:] // images 13 and 14, in data_batch_5
 	if lab[0] != 3 || lab[1] != 4 {
 		t.Errorf("labels %v, want [3 4]", lab)
 	}
@@ -226,82 +246,71 @@ func TestLoadCIFAR10Small(t *testing.T) {
 		t.Errorf("image 14 red (0,0) = %v, want %v", got, want)
 	}
 
-	test, err := LoadCIFAR10(sub, "test", Normalize{})
+	test, err := LoadCIFAR10(sub, "test")
 	if err != nil {
 		t.Fatal(err)
 	}
-	test.Fill(x[:cifarPixels], lab[:1], 0, 1)
+	x, lab = readAll(t, test, &Transform{Normalize: &HalfNormalize})
 	if lab[0] != 0 || x[0] != (float32(100*7%256)/255-0.5)/0.5 {
-		t.Errorf("test image 0: label %d, x[0] %v (default tutorial normalization)", lab[0], x[0])
+		t.Errorf("test image 0: label %d, x[0] %v (tutorial normalization)", lab[0], x[0])
 	}
 
 	bad := t.TempDir()
-	writeFile(t, bad, "test_batch.bin", cifarRecords(0, 2)[:2*cifarRecord-1])
-	if _, err := LoadCIFAR10(bad, "test", Normalize{}); err == nil || !strings.Contains(err.Error(), "whole number") {
+	writeFile(t, bad, "test_batch.bin", cifarRecords(0, 2)[:2*(cifarPixels+1)-1])
+	if _, err := LoadCIFAR10(bad, "test"); err == nil || !strings.Contains(err.Error(), "whole number") || !strings.Contains(err.Error(), "test_batch.bin") {
 		t.Errorf("short file: %v", err)
 	}
 	rec := cifarRecords(0, 1)
 	rec[0] = 10
 	writeFile(t, bad, "test_batch.bin", rec)
-	if _, err := LoadCIFAR10(bad, "test", Normalize{}); err == nil || !strings.Contains(err.Error(), "label 10") {
+	if _, err := LoadCIFAR10(bad, "test"); err == nil || !strings.Contains(err.Error(), "label 10") {
 		t.Errorf("label 10: %v", err)
 	}
-	if _, err := LoadCIFAR10(bad, "train", Normalize{}); err == nil || !strings.Contains(err.Error(), "data_batch_1.bin") {
+	if _, err := LoadCIFAR10(bad, "train"); err == nil || !strings.Contains(err.Error(), "data_batch_1.bin") {
 		t.Errorf("missing train files: %v", err)
 	}
-	if _, err := LoadCIFAR10(sub, "test", Normalize{Mean: []float32{0.5, 0.5}}); err == nil {
+	if _, err := NewLoader(test, LoaderOptions{Transform: norm([]float32{0.5, 0.5}, nil)}); err == nil {
 		t.Error("2 means for 3 channels: no error")
 	}
-	if _, err := LoadCIFAR10(sub, "test", Normalize{Std: []float32{0}}); err == nil {
+	if _, err := NewLoader(test, LoaderOptions{Transform: norm(nil, []float32{0})}); err == nil {
 		t.Error("std 0: no error")
 	}
 }
 
-func TestBatchesPadding(t *testing.T) {
-	pixels := make([]byte, 5*4)
-	for i := range pixels {
-		pixels[i] = byte(i)
+// CIFAR-100 records carry a coarse then a fine label; the fine one counts.
+func TestLoadCIFAR100Small(t *testing.T) {
+	dir := t.TempDir()
+	var b []byte
+	for k := range 3 {
+		b = append(b, byte(k), byte(97+k))
+		for i := range cifarPixels {
+			b = append(b, byte(k+i))
+		}
 	}
-	d, err := NewDataset("tiny", 1, 2, 2, 3, pixels, []byte{0, 1, 2, 0, 1}, Normalize{})
+	writeFile(t, dir, "test.bin", b)
+	d, err := Open(Spec{Format: "cifar100", Dir: dir, Split: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, pad := range []bool{false, true} {
-		it := d.Batches(2, pad)
-		var starts, ns, rows []int
-		var last []float32
-		for it.Next() {
-			b := it.Batch()
-			starts, ns, rows = append(starts, b.Start), append(ns, b.N), append(rows, b.X.Shape[0])
-			last = b.X.F32()
-		}
-		wantRows := []int{2, 2, 1}
-		if pad {
-			wantRows = []int{2, 2, 2}
-		}
-		if !slices.Equal(starts, []int{0, 2, 4}) || !slices.Equal(ns, []int{2, 2, 1}) || !slices.Equal(rows, wantRows) {
-			t.Errorf("pad %v: starts %v n %v rows %v", pad, starts, ns, rows)
-		}
-		// Without a normalization x = p/255; the padding row is zero.
-		if last[0] != 16.0/255 || (pad && (len(last) != 8 || last[7] != 0)) {
-			t.Errorf("pad %v: last batch %v", pad, last)
-		}
+	x, lab := readAll(t, d, &Transform{Normalize: &Normalize{}})
+	if d.Len() != 3 || len(d.Classes()) != 100 || d.Classes()[99] != "worm" || !slices.Equal(lab, []int64{97, 98, 99}) || x[cifarPixels+5] != float32(6)/255 {
+		t.Errorf("%d samples, labels %v, x %v", d.Len(), lab, x[cifarPixels+5])
 	}
-	if h := d.Head(3); h.Len() != 3 || d.Head(0).Len() != 5 || d.Head(9).Len() != 5 {
-		t.Errorf("Head: %d", h.Len())
+	b[cifarPixels+2+1] = 100 // fine label of record 1
+	writeFile(t, dir, "test.bin", b)
+	if _, err := Open(Spec{Format: "cifar100", Dir: dir}); err == nil || !strings.Contains(err.Error(), "record 1: label 100") {
+		t.Errorf("fine label 100: %v", err)
 	}
-	if _, err := NewDataset("bad", 1, 2, 2, 3, pixels, []byte{0, 1, 2, 0, 3}, Normalize{}); err == nil {
-		t.Error("label 3 of 3 classes: no error")
-	}
-	if _, err := NewDataset("bad", 1, 2, 2, 3, pixels[:19], []byte{0, 1, 2, 0, 1}, Normalize{}); err == nil {
-		t.Error("19 pixel bytes: no error")
+	writeFile(t, dir, "test.bin", b[:len(b)-1])
+	if _, err := Open(Spec{Format: "cifar100", Dir: dir}); err == nil || !strings.Contains(err.Error(), "3074-byte") {
+		t.Errorf("short file: %v", err)
 	}
 }
 
 func TestNormalizeRoundsLikeTorch(t *testing.T) {
 	// torchvision: ToTensor divides the byte by 255 in float32, Normalize
 	// subtracts then divides, each in float32.
-	tab := MNISTNormalize.table(1)
+	tab := MNISTNormalize.Table(1)
 	for p := range 256 {
 		a := float32(p) / 255
 		a -= 0.5
@@ -315,26 +324,28 @@ func TestNormalizeRoundsLikeTorch(t *testing.T) {
 	}
 }
 
-func TestLoadByName(t *testing.T) {
+func TestOpenByName(t *testing.T) {
 	dir := t.TempDir()
 	writeMNIST(t, dir, "t10k", []byte{0, 255, 51, 0, 0, 0}, []byte{3}, true)
-	d, err := Load("mnist", dir, "test", Normalize{Mean: []float32{0.1307}, Std: []float32{0.3081}})
+	d, err := Open(Spec{Format: "mnist", Dir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
-	x := make([]float32, 6)
-	d.Fill(x, nil, 0, 1)
+	x, _ := readAll(t, d, norm([]float32{0.1307}, []float32{0.3081}))
 	if want := (float32(51)/255 - float32(0.1307)) / float32(0.3081); x[2] != want {
 		t.Errorf("x[2] = %v, want %v", x[2], want)
 	}
-	if d, err = Load("mnist", dir, "test", Normalize{Std: []float32{1}}); err != nil || d.Norm.Mean[0] != 0.5 {
-		t.Errorf("std only: %v, mean %v", err, d.Norm.Mean)
-	}
-	if _, err := Load("imagenet", dir, "test", Normalize{}); !errors.Is(err, ErrUnknownDataset) {
+	if _, err := Open(Spec{Format: "imagenet", Dir: dir}); !errors.Is(err, ErrUnknownFormat) {
 		t.Errorf("imagenet: %v", err)
 	}
-	if _, err := Load("cifar10", "", "test", Normalize{}); err == nil {
+	if _, err := Open(Spec{Format: "cifar10"}); err == nil {
 		t.Error("cifar10 without a folder: no error")
+	}
+	if _, err := Open(Spec{Format: "mnist", Dir: dir, Split: "val"}); !errors.Is(err, ErrNoSplit) {
+		t.Errorf("mnist val without a fraction: %v", err)
+	}
+	if _, err := Open(Spec{Format: "mnist", Dir: dir, Split: "dev"}); err == nil {
+		t.Error("split dev: no error")
 	}
 }
 

@@ -1,0 +1,178 @@
+package data
+
+import "math"
+
+// Resampling as Pillow's Resample.c does it for 8-bit images, which is what
+// torchvision's Resize does to a PIL image (bilinear, antialiased: the
+// triangle filter is stretched by the scale factor when shrinking). Pillow
+// computes each output pixel's weights in float64, normalises them to sum
+// 1, turns them into 22-bit fixed point, resamples rows first (only the
+// rows the vertical pass will read) into an 8-bit temporary, then columns,
+// rounding to 8 bits after each pass. Doing the same gives the same bytes.
+// Float images take the same weights in float64 without the fixed point
+// (what torch's antialiased interpolate computes for tensors).
+
+const precisionBits = 32 - 8 - 2
+
+// resampleCoeffs are, for each output position, the first input index and
+// the weights of the inputs from there.
+type resampleCoeffs struct {
+	ksize  int
+	bounds []int     // 2 per output: xmin, count
+	kk     []float64 // ksize per output
+	ik     []int32   // kk in fixed point
+}
+
+func bilinearFilter(x float64) float64 {
+	if x < 0 {
+		x = -x
+	}
+	if x < 1 {
+		return 1 - x
+	}
+	return 0
+}
+
+// precomputeCoeffs is Pillow's precompute_coeffs for the bilinear filter
+// (support 1) and the input range [in0, in1) of inSize.
+func precomputeCoeffs(inSize int, in0, in1 float64, outSize int) resampleCoeffs {
+	scale := (in1 - in0) / float64(outSize)
+	filterscale := max(scale, 1)
+	support := 1 * filterscale
+	ksize := int(math.Ceil(support))*2 + 1
+	c := resampleCoeffs{ksize: ksize, bounds: make([]int, 2*outSize), kk: make([]float64, outSize*ksize), ik: make([]int32, outSize*ksize)}
+	ss := 1 / filterscale
+	for xx := range outSize {
+		center := in0 + (float64(xx)+0.5)*scale
+		xmin := int(center - support + 0.5)
+		xmin = max(xmin, 0)
+		xmax := int(center + support + 0.5)
+		xmax = min(xmax, inSize)
+		xmax -= xmin
+		k := c.kk[xx*ksize : (xx+1)*ksize]
+		ww := 0.0
+		for x := 0; x < xmax; x++ {
+			w := bilinearFilter((float64(x+xmin) - center + 0.5) * ss)
+			k[x] = w
+			ww += w
+		}
+		for x := 0; x < xmax; x++ {
+			if ww != 0 {
+				k[x] /= ww
+			}
+		}
+		c.bounds[2*xx], c.bounds[2*xx+1] = xmin, max(xmax, 0)
+	}
+	for i, v := range c.kk {
+		if v < 0 {
+			c.ik[i] = int32(-0.5 + v*(1<<precisionBits))
+		} else {
+			c.ik[i] = int32(0.5 + v*(1<<precisionBits))
+		}
+	}
+	return c
+}
+
+func clip8(v int32) uint8 {
+	if v >= 1<<precisionBits<<8 {
+		return 255
+	}
+	if v <= 0 {
+		return 0
+	}
+	return uint8(v >> precisionBits)
+}
+
+// resizeU8 resizes one h×w plane src to oh×ow in dst, with tmp as the
+// row pass's scratch (it grows as needed and is returned).
+func resizeU8(dst []uint8, oh, ow int, src []uint8, h, w int, hc, vc *resampleCoeffs, tmp []uint8) []uint8 {
+	needH := ow != w
+	needV := oh != h
+	in, inW := src, w
+	rowOff := 0
+	if needH {
+		first := vc.bounds[0]
+		last := vc.bounds[2*oh-2] + vc.bounds[2*oh-1]
+		if !needV {
+			first, last = 0, h
+		}
+		rows := last - first
+		if cap(tmp) < rows*ow {
+			tmp = make([]uint8, rows*ow)
+		}
+		tmp = tmp[:rows*ow]
+		out := tmp
+		if !needV {
+			out = dst
+		}
+		for y := range rows {
+			srow := src[(y+first)*w : (y+first+1)*w]
+			orow := out[y*ow : (y+1)*ow]
+			for xx := range ow {
+				xmin, n := hc.bounds[2*xx], hc.bounds[2*xx+1]
+				k := hc.ik[xx*hc.ksize : xx*hc.ksize+n]
+				ss := int32(1 << (precisionBits - 1))
+				for x, kv := range k {
+					ss += int32(srow[xmin+x]) * kv
+				}
+				orow[xx] = clip8(ss)
+			}
+		}
+		if !needV {
+			return tmp
+		}
+		in, inW, rowOff = tmp, ow, first
+	}
+	if !needV {
+		copy(dst, src[:h*w])
+		return tmp
+	}
+	// Columns: accumulate whole rows, which vectorises.
+	acc := make([]int32, inW)
+	for yy := range oh {
+		ymin, n := vc.bounds[2*yy]-rowOff, vc.bounds[2*yy+1]
+		k := vc.ik[yy*vc.ksize : yy*vc.ksize+n]
+		for i := range acc {
+			acc[i] = 1 << (precisionBits - 1)
+		}
+		for y, kv := range k {
+			row := in[(ymin+y)*inW : (ymin+y+1)*inW]
+			for i, p := range row {
+				acc[i] += int32(p) * kv
+			}
+		}
+		orow := dst[yy*inW : (yy+1)*inW]
+		for i, v := range acc {
+			orow[i] = clip8(v)
+		}
+	}
+	return tmp
+}
+
+// resizeF32 resizes one float plane with the same weights, unrounded.
+func resizeF32(dst []float32, oh, ow int, src []float32, h, w int, hc, vc *resampleCoeffs) {
+	tmp := make([]float32, h*ow)
+	for y := range h {
+		srow := src[y*w : (y+1)*w]
+		for xx := range ow {
+			xmin, n := hc.bounds[2*xx], hc.bounds[2*xx+1]
+			k := hc.kk[xx*hc.ksize : xx*hc.ksize+n]
+			var s float64
+			for x, kv := range k {
+				s += float64(srow[xmin+x]) * kv
+			}
+			tmp[y*ow+xx] = float32(s)
+		}
+	}
+	for yy := range oh {
+		ymin, n := vc.bounds[2*yy], vc.bounds[2*yy+1]
+		k := vc.kk[yy*vc.ksize : yy*vc.ksize+n]
+		for xx := range ow {
+			var s float64
+			for y, kv := range k {
+				s += float64(tmp[(ymin+y)*ow+xx]) * kv
+			}
+			dst[yy*ow+xx] = float32(s)
+		}
+	}
+}
