@@ -33,11 +33,22 @@ var (
 	reShape   = regexp.MustCompile(`'shape'\s*:\s*\(([^)]*)\)`)
 )
 
-// DecodeNpy parses an .npy file (C order, any endianness, the dtypes of
-// package tensor except strings).
-func DecodeNpy(b []byte) (*tensor.Tensor, error) {
+// NpyHeader is what an .npy header says about its array.
+type NpyHeader struct {
+	DType     tensor.DType
+	Shape     []int
+	BigEndian bool
+	// DataOffset is where the data starts in the file.
+	DataOffset int
+}
+
+// ParseNpyHeader parses the header at the start of b (the whole file or
+// at least its header: magic, version, length and dict). It checks the
+// header, not the data's length.
+func ParseNpyHeader(b []byte) (NpyHeader, error) {
+	var h NpyHeader
 	if len(b) < 10 || string(b[:6]) != "\x93NUMPY" {
-		return nil, errors.New("not an .npy file (bad magic)")
+		return h, errors.New("not an .npy file (bad magic)")
 	}
 	var hlen, start int
 	switch b[6] {
@@ -45,50 +56,74 @@ func DecodeNpy(b []byte) (*tensor.Tensor, error) {
 		hlen, start = int(binary.LittleEndian.Uint16(b[8:10])), 10
 	case 2, 3:
 		if len(b) < 12 {
-			return nil, errors.New("truncated .npy header")
+			return h, errors.New("truncated .npy header")
 		}
 		hlen, start = int(binary.LittleEndian.Uint32(b[8:12])), 12
 	default:
-		return nil, fmt.Errorf("unsupported .npy version %d.%d", b[6], b[7])
+		return h, fmt.Errorf("unsupported .npy version %d.%d", b[6], b[7])
 	}
-	if hlen > len(b)-start {
-		return nil, fmt.Errorf(".npy header length %d exceeds the file", hlen)
+	if hlen < 0 || hlen > len(b)-start {
+		return h, fmt.Errorf(".npy header length %d exceeds the file", hlen)
 	}
 	header := string(b[start : start+hlen])
-	data := b[start+hlen:]
+	h.DataOffset = start + hlen
 	m := reDescr.FindStringSubmatch(header)
 	if m == nil {
-		return nil, fmt.Errorf(".npy header has no dtype: %q", header)
+		return h, fmt.Errorf(".npy header has no dtype: %q", header)
 	}
 	dt, ok := npyDescr[m[2]]
 	if !ok {
-		return nil, fmt.Errorf(".npy dtype %q is not supported", m[1]+m[2])
+		return h, fmt.Errorf(".npy dtype %q is not supported", m[1]+m[2])
 	}
-	big := m[1] == ">"
+	h.DType, h.BigEndian = dt, m[1] == ">"
 	if f := reFortran.FindStringSubmatch(header); f == nil || f[1] == "True" {
-		return nil, errors.New(".npy Fortran-order arrays are not supported")
+		return h, errors.New(".npy Fortran-order arrays are not supported")
 	}
 	s := reShape.FindStringSubmatch(header)
 	if s == nil {
-		return nil, fmt.Errorf(".npy header has no shape: %q", header)
+		return h, fmt.Errorf(".npy header has no shape: %q", header)
 	}
-	var shape []int
 	for _, f := range strings.Split(s[1], ",") {
 		f = strings.TrimSpace(f)
 		if f == "" {
 			continue
 		}
 		d, err := strconv.Atoi(f)
-		if err != nil || d < 0 {
-			return nil, fmt.Errorf(".npy shape %q is invalid", s[1])
+		if err != nil || d < 0 || d > math.MaxInt32 {
+			return h, fmt.Errorf(".npy shape %q is invalid", s[1])
 		}
-		shape = append(shape, d)
+		h.Shape = append(h.Shape, d)
 	}
-	n := tensor.NumElements(shape)
+	return h, nil
+}
+
+// Bytes is the data size the header declares, or -1 past math.MaxInt64.
+func (h NpyHeader) Bytes() int64 {
+	n := int64(h.DType.Size())
+	for _, d := range h.Shape {
+		if d != 0 && n > math.MaxInt64/int64(d) {
+			return -1
+		}
+		n *= int64(d)
+	}
+	return n
+}
+
+// DecodeNpy parses an .npy file (C order, any endianness, the dtypes of
+// package tensor except strings).
+func DecodeNpy(b []byte) (*tensor.Tensor, error) {
+	h, err := ParseNpyHeader(b)
+	if err != nil {
+		return nil, err
+	}
+	data := b[h.DataOffset:]
+	dt, big, shape := h.DType, h.BigEndian, h.Shape
 	size := dt.Size()
-	if n < 0 || n > len(data)/size {
-		return nil, fmt.Errorf(".npy shape %v needs %d bytes of data, file has %d", shape, int64(max(n, 0))*int64(size), len(data))
+	nb := h.Bytes()
+	if nb < 0 || nb > int64(len(data)) {
+		return nil, fmt.Errorf(".npy shape %v needs %d bytes of data, file has %d", shape, nb, len(data))
 	}
+	n := int(nb) / size
 	raw := data[:n*size]
 	if big && size > 1 {
 		raw = append([]byte(nil), raw...)
