@@ -18,8 +18,8 @@ vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1)
 
 # The test command of the README: every unit, conformance and fixture test,
-# the pure-Go build, and short fuzz runs of the loader, shape inference and
-# the engine's compile-and-run.
+# the pure-Go build, and short fuzz runs of the loader, shape inference,
+# the engine's compile-and-run and every data set decoder.
 test: vet
 	$(GO) test -count=1 -timeout 40m ./...
 	$(GO) build -tags purego ./...
@@ -27,6 +27,8 @@ test: vet
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) -fuzzminimizetime 50x ./onnx
 	$(GO) test -run '^$$' -fuzz FuzzInferShapes -fuzztime $(FUZZTIME) -fuzzminimizetime 50x ./memory
 	$(GO) test -run '^$$' -fuzz FuzzCompile -fuzztime $(FUZZTIME) -fuzzminimizetime 50x ./runtime
+	for f in FuzzReadIDX FuzzCIFAR FuzzNpy FuzzDecodeImage FuzzParseTransform; do \
+		$(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 50x ./data || exit 1; done
 
 test-short:
 	$(GO) test -short ./...

@@ -316,9 +316,12 @@ func (r *Resize) Apply(img *Image, s *Scratch, _ *rand.Rand) error {
 	return resizeTo(img, s, 0, 0, img.H, img.W, oh, ow)
 }
 
+// maxOpPixels bounds the pixels of an op's output plane.
+const maxOpPixels = 1 << 26
+
 // resizeTo crops the box (top, left, h, w) of img and resizes it to oh×ow.
 func resizeTo(img *Image, s *Scratch, top, left, h, w, oh, ow int) error {
-	if oh <= 0 || ow <= 0 || h <= 0 || w <= 0 {
+	if oh <= 0 || ow <= 0 || h <= 0 || w <= 0 || int64(oh)*int64(ow) > maxOpPixels {
 		return fmt.Errorf("data: cannot resize %dx%d to %dx%d", h, w, oh, ow)
 	}
 	if top != 0 || left != 0 || h != img.H || w != img.W {

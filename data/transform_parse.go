@@ -224,7 +224,8 @@ func (a *args) floats(pos int, key string, n ...int) []float64 {
 	return nil
 }
 
-const maxSide = 1 << 15
+// maxSide bounds a size stated in a transform.
+const maxSide = 8192
 
 func toInt(v float64, what string, lo, hi int) (int, error) {
 	if v != math.Trunc(v) || v < float64(lo) || v > float64(hi) {
