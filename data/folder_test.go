@@ -392,3 +392,32 @@ func TestLoader(t *testing.T) {
 		t.Error("the val split does not follow the seed")
 	}
 }
+
+// The YCbCr fast path of toPlanes equals image/color's conversion pixel by
+// pixel, for 4:2:0 and 4:4:4, odd sizes and sub-images.
+func TestToPlanesYCbCr(t *testing.T) {
+	for _, ratio := range []image.YCbCrSubsampleRatio{image.YCbCrSubsampleRatio420, image.YCbCrSubsampleRatio444} {
+		m := image.NewYCbCr(image.Rect(0, 0, 9, 7), ratio)
+		for i := range m.Y {
+			m.Y[i] = uint8(i * 37)
+		}
+		for i := range m.Cb {
+			m.Cb[i], m.Cr[i] = uint8(i*53+7), uint8(255-i*29)
+		}
+		for _, sub := range []image.Image{m, m.SubImage(image.Rect(1, 3, 8, 6))} {
+			var img Image
+			toPlanes(sub, 3, &img)
+			b := sub.Bounds()
+			for y := range img.H {
+				for x := range img.W {
+					c := sub.At(b.Min.X+x, b.Min.Y+y).(color.YCbCr)
+					r, g, bl := color.YCbCrToRGB(c.Y, c.Cb, c.Cr)
+					hw := img.H * img.W
+					if got := [3]uint8{img.U8[y*img.W+x], img.U8[hw+y*img.W+x], img.U8[2*hw+y*img.W+x]}; got != [3]uint8{r, g, bl} {
+						t.Fatalf("%v %v (%d,%d): %v, want %v", ratio, b, x, y, got, [3]uint8{r, g, bl})
+					}
+				}
+			}
+		}
+	}
+}

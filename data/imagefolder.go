@@ -240,6 +240,38 @@ func toPlanes(m image.Image, channels int, img *Image) {
 		}
 		return R, G, B
 	}
+	if yc, ok := m.(*image.YCbCr); ok && (yc.SubsampleRatio == image.YCbCrSubsampleRatio420 || yc.SubsampleRatio == image.YCbCrSubsampleRatio444) {
+		// The JPEG decoder's usual outputs, row by row without the
+		// per-pixel offset calls.
+		sub := 0
+		if yc.SubsampleRatio == image.YCbCrSubsampleRatio420 {
+			sub = 1
+		}
+		for y := range h {
+			rr, gg, bb := row(y)
+			sy := r.Min.Y + y
+			yrow := yc.Y[(sy-yc.Rect.Min.Y)*yc.YStride+(r.Min.X-yc.Rect.Min.X):]
+			cOff := ((sy >> sub) - (yc.Rect.Min.Y >> sub)) * yc.CStride
+			cb, cr := yc.Cb[cOff:], yc.Cr[cOff:]
+			cx0 := yc.Rect.Min.X >> sub
+			rr, gg, bb = rr[:w], gg[:w], bb[:w]
+			yrow = yrow[:w]
+			for x, yv := range yrow {
+				// image/color's YCbCrToRGB (JFIF), inlined.
+				cx := (r.Min.X+x)>>sub - cx0
+				yy1 := int32(yv) * 0x10101
+				cb1 := int32(cb[cx]) - 128
+				cr1 := int32(cr[cx]) - 128
+				rr[x] = fix16(yy1 + 91881*cr1)
+				gg[x] = fix16(yy1 - 22554*cb1 - 46802*cr1)
+				bb[x] = fix16(yy1 + 116130*cb1)
+			}
+			if channels == 1 {
+				rgbToL(out[y*w:(y+1)*w], rr, gg, bb)
+			}
+		}
+		return
+	}
 	for y := range h {
 		rr, gg, bb := row(y)
 		switch m := m.(type) {
@@ -275,4 +307,13 @@ func toPlanes(m image.Image, channels int, img *Image) {
 			rgbToL(out[y*w:(y+1)*w], rr, gg, bb)
 		}
 	}
+}
+
+// fix16 is the clamp of image/color's YCbCrToRGB: a 16.16 fixed-point
+// value to a byte.
+func fix16(v int32) uint8 {
+	if uint32(v)&0xff000000 == 0 {
+		return uint8(v >> 16)
+	}
+	return uint8(^(v >> 31))
 }

@@ -53,6 +53,29 @@ type Loader struct {
 	mu      sync.Mutex
 	skipped []error
 	nSkip   atomic.Int64
+
+	// spare holds the batch memory between epochs; an epoch takes it all
+	// (one running at the same time as another allocates its own).
+	spareMu sync.Mutex
+	spare   []*Batch
+}
+
+// takeBatches returns n batch buffers, reusing the last epoch's.
+func (l *Loader) takeBatches(n int) []*Batch {
+	l.spareMu.Lock()
+	bs := l.spare
+	l.spare = nil
+	l.spareMu.Unlock()
+	for len(bs) < n {
+		bs = append(bs, l.newBatch())
+	}
+	return bs
+}
+
+func (l *Loader) giveBatches(bs []*Batch) {
+	l.spareMu.Lock()
+	l.spare = bs
+	l.spareMu.Unlock()
 }
 
 // NewLoader checks the options against src and returns a Loader.
@@ -219,7 +242,9 @@ func (l *Loader) Epoch(epoch int) iter.Seq2[*Batch, error] {
 		nb, bs := l.Len(), l.opts.BatchSize
 		part := func(k int) []int { return order[k*bs : min((k+1)*bs, len(order))] }
 		if l.opts.Workers == 0 {
-			w, b := newWorker(), l.newBatch()
+			bufs := l.takeBatches(1)
+			defer l.giveBatches(bufs)
+			w, b := newWorker(), bufs[0]
 			for k := range nb {
 				if err := l.fill(w, b, part(k), epoch); err != nil {
 					yield(nil, err)
@@ -241,8 +266,10 @@ func (l *Loader) Epoch(epoch int) iter.Seq2[*Batch, error] {
 			err error
 		}
 		free := make(chan *Batch, depth)
-		for range depth {
-			free <- l.newBatch()
+		bufs := l.takeBatches(depth)
+		defer l.giveBatches(bufs)
+		for _, b := range bufs[:depth] {
+			free <- b
 		}
 		jobs := make(chan job)
 		slots := make([]chan result, depth)

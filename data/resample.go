@@ -83,52 +83,61 @@ func clip8(v int32) uint8 {
 	return uint8(v >> precisionBits)
 }
 
-// resizeU8 resizes one h×w plane src to oh×ow in dst, with tmp as the
-// row pass's scratch (it grows as needed and is returned).
-func resizeU8(dst []uint8, oh, ow int, src []uint8, h, w int, hc, vc *resampleCoeffs, tmp []uint8) []uint8 {
+// resizeU8 resizes the h×w box of a plane whose rows are stride bytes
+// apart, starting at src[0], to oh×ow in dst, with tmp as the row pass's
+// scratch (it grows as needed and is returned). acc is scratch too.
+func resizeU8(dst []uint8, oh, ow int, src []uint8, stride, h, w int, hc, vc *resampleCoeffs, tmp []uint8, acc []int32) ([]uint8, []int32) {
 	needH := ow != w
 	needV := oh != h
-	in, inW := src, w
+	if !needH && !needV {
+		for y := range h {
+			copy(dst[y*w:(y+1)*w], src[y*stride:y*stride+w])
+		}
+		return tmp, acc
+	}
+	in, inStride := src, stride
 	rowOff := 0
 	if needH {
-		first := vc.bounds[0]
-		last := vc.bounds[2*oh-2] + vc.bounds[2*oh-1]
-		if !needV {
-			first, last = 0, h
+		first, last := 0, h
+		if needV {
+			first = vc.bounds[0]
+			last = vc.bounds[2*oh-2] + vc.bounds[2*oh-1]
 		}
 		rows := last - first
-		if cap(tmp) < rows*ow {
-			tmp = make([]uint8, rows*ow)
+		out := dst
+		if needV {
+			if cap(tmp) < rows*ow {
+				tmp = make([]uint8, rows*ow)
+			}
+			tmp = tmp[:rows*ow]
+			out = tmp
 		}
-		tmp = tmp[:rows*ow]
-		out := tmp
-		if !needV {
-			out = dst
-		}
+		ks := hc.ksize
 		for y := range rows {
-			srow := src[(y+first)*w : (y+first+1)*w]
+			srow := src[(y+first)*stride : (y+first)*stride+w]
 			orow := out[y*ow : (y+1)*ow]
-			for xx := range ow {
+			for xx := range orow {
 				xmin, n := hc.bounds[2*xx], hc.bounds[2*xx+1]
-				k := hc.ik[xx*hc.ksize : xx*hc.ksize+n]
+				k := hc.ik[xx*ks : xx*ks+n]
+				px := srow[xmin : xmin+len(k)]
 				ss := int32(1 << (precisionBits - 1))
 				for x, kv := range k {
-					ss += int32(srow[xmin+x]) * kv
+					ss += int32(px[x]) * kv
 				}
 				orow[xx] = clip8(ss)
 			}
 		}
 		if !needV {
-			return tmp
+			return tmp, acc
 		}
-		in, inW, rowOff = tmp, ow, first
-	}
-	if !needV {
-		copy(dst, src[:h*w])
-		return tmp
+		in, inStride, rowOff = tmp, ow, first
 	}
 	// Columns: accumulate whole rows, which vectorises.
-	acc := make([]int32, inW)
+	width := ow
+	if cap(acc) < width {
+		acc = make([]int32, width)
+	}
+	acc = acc[:width]
 	for yy := range oh {
 		ymin, n := vc.bounds[2*yy]-rowOff, vc.bounds[2*yy+1]
 		k := vc.ik[yy*vc.ksize : yy*vc.ksize+n]
@@ -136,17 +145,19 @@ func resizeU8(dst []uint8, oh, ow int, src []uint8, h, w int, hc, vc *resampleCo
 			acc[i] = 1 << (precisionBits - 1)
 		}
 		for y, kv := range k {
-			row := in[(ymin+y)*inW : (ymin+y+1)*inW]
+			row := in[(ymin+y)*inStride : (ymin+y)*inStride+width]
+			row = row[:len(acc)]
 			for i, p := range row {
 				acc[i] += int32(p) * kv
 			}
 		}
-		orow := dst[yy*inW : (yy+1)*inW]
+		orow := dst[yy*width : (yy+1)*width]
+		orow = orow[:len(acc)]
 		for i, v := range acc {
 			orow[i] = clip8(v)
 		}
 	}
-	return tmp
+	return tmp, acc
 }
 
 // resizeF32 resizes one float plane with the same weights, unrounded.

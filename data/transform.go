@@ -24,6 +24,7 @@ type Op interface {
 type Scratch struct {
 	u8, tmp []uint8
 	f32     []float32
+	acc     []int32
 }
 
 // swapU8 returns a buffer of n bytes and gives img's old one to s.
@@ -319,15 +320,20 @@ func (r *Resize) Apply(img *Image, s *Scratch, _ *rand.Rand) error {
 // maxOpPixels bounds the pixels of an op's output plane.
 const maxOpPixels = 1 << 26
 
-// resizeTo crops the box (top, left, h, w) of img and resizes it to oh×ow.
+// resizeTo crops the box (top, left, h, w) of img and resizes it to oh×ow
+// (reading bytes straight from the box, with no copy of it).
 func resizeTo(img *Image, s *Scratch, top, left, h, w, oh, ow int) error {
 	if oh <= 0 || ow <= 0 || h <= 0 || w <= 0 || int64(oh)*int64(ow) > maxOpPixels {
 		return fmt.Errorf("data: cannot resize %dx%d to %dx%d", h, w, oh, ow)
 	}
-	if top != 0 || left != 0 || h != img.H || w != img.W {
-		cropImage(img, s, top, left, h, w)
+	inside := top >= 0 && left >= 0 && top+h <= img.H && left+w <= img.W
+	if img.F32 != nil || !inside {
+		if top != 0 || left != 0 || h != img.H || w != img.W {
+			cropImage(img, s, top, left, h, w)
+		}
+		top, left = 0, 0
 	}
-	if oh == img.H && ow == img.W {
+	if oh == h && ow == w && h == img.H && w == img.W {
 		return nil
 	}
 	hc := precomputeCoeffs(w, 0, float64(w), ow)
@@ -342,8 +348,10 @@ func resizeTo(img *Image, s *Scratch, top, left, h, w, oh, ow int) error {
 		return nil
 	}
 	out := s.takeU8(c * oh * ow)
+	plane := img.H * img.W
 	for ch := range c {
-		s.tmp = resizeU8(out[ch*oh*ow:(ch+1)*oh*ow], oh, ow, img.U8[ch*h*w:(ch+1)*h*w], h, w, &hc, &vc, s.tmp)
+		src := img.U8[ch*plane+top*img.W+left:]
+		s.tmp, s.acc = resizeU8(out[ch*oh*ow:(ch+1)*oh*ow], oh, ow, src, img.W, h, w, &hc, &vc, s.tmp, s.acc)
 	}
 	s.replaceU8(img, out, c, oh, ow)
 	return nil
