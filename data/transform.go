@@ -213,7 +213,7 @@ func (t *Transform) Apply(dst []float32, img *Image, s *Scratch, rng *rand.Rand,
 	}
 	c, hw := img.C, img.H*img.W
 	if len(dst) != c*hw {
-		return fmt.Errorf("data: a %dx%dx%d image for a sample of %d values", c, img.H, img.W, len(dst))
+		return fmt.Errorf("data: the image is %dx%dx%d after %q where the batch holds %d values a sample (images of different sizes need a transform that fixes the size, say CenterCrop)", c, img.H, img.W, t.String(), len(dst))
 	}
 	var norm Normalize
 	if t != nil && t.Normalize != nil {
@@ -267,10 +267,13 @@ func (t *Transform) Tables(c int) [][256]float32 {
 // model.C×model.H×model.W, given samples of shape in: none when the data
 // already has the model's size, else Resize(S/0.875) then CenterCrop(S)
 // (Resize(256), CenterCrop(224) for a 224×224 model, torchvision's
-// ImageNet evaluation). norm is the normalization.
+// ImageNet evaluation). norm is the normalization. For sources whose
+// sizes vary, in is the first sample's size.
 func DefaultEval(in, model Shape, norm *Normalize) *Transform {
 	t := &Transform{Normalize: norm}
-	if !in.Varies && in.H == model.H && in.W == model.W {
+	if in.H == model.H && in.W == model.W {
+		// For a folder of images this is judged by the first; one of
+		// another size is an error naming it.
 		return t
 	}
 	if model.H == model.W {

@@ -34,6 +34,9 @@ type Options struct {
 	// Workers is the number of goroutines reading and transforming
 	// batches ahead of the model (0: none, the model waits for each).
 	Workers int
+	// SkipBad skips samples that cannot be read (counted in the result's
+	// Skipped) instead of stopping with the error.
+	SkipBad bool
 	// Progress, when not nil, is called after every batch with the images
 	// done, their total and the metrics so far (a command draws its
 	// progress bar from it).
@@ -59,7 +62,11 @@ type Result struct {
 	Confusion [][]int       `json:"confusion_matrix"`
 	Margin    MarginSummary `json:"top2_logit_margin"`
 	Batch     int           `json:"batch"`
-	Seconds   float64       `json:"seconds"`
+	// Skipped counts samples SkipBad skipped; SkipErrors are the first
+	// few errors.
+	Skipped    int      `json:"skipped"`
+	SkipErrors []string `json:"skip_errors,omitempty"`
+	Seconds    float64  `json:"seconds"`
 	// Metrics holds the raw counts.
 	Metrics *Metrics `json:"-"`
 }
@@ -155,7 +162,7 @@ func Run(s Session, src data.Source, opts Options) (*Result, error) {
 	out := outs[opts.Output]
 	src = data.Head(src, opts.Limit)
 	classes := src.Classes()
-	loader, err := data.NewLoader(src, data.LoaderOptions{BatchSize: batch, PadLast: true, Workers: opts.Workers, Transform: tf})
+	loader, err := data.NewLoader(src, data.LoaderOptions{BatchSize: batch, PadLast: true, Workers: opts.Workers, Transform: tf, SkipBad: opts.SkipBad})
 	if err != nil {
 		return nil, fmt.Errorf("evaluate: %w", err)
 	}
@@ -200,6 +207,11 @@ func Run(s Session, src data.Source, opts Options) (*Result, error) {
 	r := NewResult(src.Name(), m)
 	r.Classes = classes
 	r.Batch = batch
+	var errs []error
+	r.Skipped, errs = loader.Skipped()
+	for _, e := range errs {
+		r.SkipErrors = append(r.SkipErrors, e.Error())
+	}
 	r.Seconds = time.Since(start).Seconds()
 	return r, nil
 }

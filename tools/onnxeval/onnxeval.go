@@ -82,7 +82,7 @@ func newCommand(w, stderr io.Writer) (*pflag.FlagSet, func([]string) error) {
 		if err != nil {
 			return err
 		}
-		opts := evaluate.Options{Batch: *batch, Limit: *limit, TopK: *topK, Workers: df.Workers}
+		opts := evaluate.Options{Batch: *batch, Limit: *limit, TopK: *topK, Workers: df.Workers, SkipBad: df.SkipBad}
 		if opts.Limit > 0 && opts.Limit < opts.Batch {
 			opts.Batch = opts.Limit
 		}

@@ -4,11 +4,17 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"image"
+	"image/png"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/onnxprune/onnxprune/data"
 
 	"github.com/onnxprune/onnxprune/internal/testshared"
 
@@ -78,6 +84,7 @@ type outJSON struct {
 	Split     string    `json:"split"`
 	Dataset   string    `json:"dataset"`
 	Samples   int       `json:"samples"`
+	Classes   []string  `json:"classes"`
 	Correct   int       `json:"correct"`
 	Accuracy  float64   `json:"accuracy"`
 	Loss      float64   `json:"loss"`
@@ -170,5 +177,66 @@ func TestCIFAR10SmallFolder(t *testing.T) {
 	// An MNIST model on CIFAR images: a clear error, exit 1.
 	if code, _ := runCmd("--dataset", "cifar10", "--data", dir, fixture(t, "mnist_cnn", "model.onnx")); code != cli.ExitFailure {
 		t.Errorf("MNIST model on CIFAR-10: exit %d, want 1", code)
+	}
+}
+
+// writeMNISTFolder writes the first n MNIST test images as grey PNGs,
+// DIR/<digit>/<index>.png, an ImageFolder.
+func writeMNISTFolder(t *testing.T, n int) string {
+	t.Helper()
+	d, err := data.LoadMNIST("", "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for i := range n {
+		m := image.NewGray(image.Rect(0, 0, 28, 28))
+		copy(m.Pix, d.Pixels(i))
+		var b bytes.Buffer
+		if err := png.Encode(&b, m); err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, fmt.Sprint(d.Label(i)), fmt.Sprintf("%05d.png", i))
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, b.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// onnxeval on an ImageFolder of MNIST PNGs gives the numbers of the IDX
+// files: PyTorch's 9857/10000 and confusion matrix on the whole test set
+// (the first 1000 images, against the IDX run on them, with -short).
+func TestImageFolderOfMNISTPNGs(t *testing.T) {
+	meta := readMeta(t, "mnist_cnn")
+	model := fixture(t, "mnist_cnn", "model.onnx")
+	n := 10000
+	if testing.Short() {
+		n = 1000
+	}
+	dir := writeMNISTFolder(t, n)
+	run := func(args ...string) outJSON {
+		t.Helper()
+		code, out := runCmd(append(args, "--json", model)...)
+		if code != 0 {
+			t.Fatalf("onnxeval %v: exit %d: %s", args, code, out)
+		}
+		var r outJSON
+		if err := json.Unmarshal([]byte(out), &r); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	folder := run("--dataset", "imagefolder", "--data", dir, "--workers", "2")
+	idx := run("--limit", fmt.Sprint(n))
+	if folder.Samples != n || folder.Correct != idx.Correct || fmt.Sprint(folder.Confusion) != fmt.Sprint(idx.Confusion) || math.Abs(folder.Loss-idx.Loss) > 1e-7 {
+		t.Errorf("image folder: %d/%d correct, loss %v; IDX files: %d/%d, loss %v", folder.Correct, folder.Samples, folder.Loss, idx.Correct, idx.Samples, idx.Loss)
+	}
+	if n == 10000 && (folder.Correct != meta.TestCorrect || fmt.Sprint(folder.Confusion) != fmt.Sprint(meta.Confusion)) {
+		t.Errorf("image folder: %d correct, PyTorch %d", folder.Correct, meta.TestCorrect)
+	}
+	if !slices.Equal(folder.Classes, []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}) {
+		t.Errorf("classes %v", folder.Classes)
 	}
 }

@@ -29,6 +29,9 @@ func (r report) writeText(w io.Writer, sample data.Shape) error {
 	}
 	fmt.Fprintf(&b, "model     %s (backend %s, batch %d)\n", r.Model, r.Backend, r.Batch)
 	fmt.Fprintf(&b, "data      %s: %d images of %dx%dx%d\n", r.Dataset, r.Samples, sample.C, sample.H, sample.W)
+	if r.Skipped > 0 {
+		fmt.Fprintf(&b, "skipped   %d unreadable images (--skip-bad), first: %s\n", r.Skipped, r.SkipErrors[0])
+	}
 	if r.Transform != "" {
 		fmt.Fprintf(&b, "transform %s\n", r.Transform)
 	}
