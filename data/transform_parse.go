@@ -163,9 +163,10 @@ func splitTop(s string) []string {
 
 // args reads an item's arguments by position or keyword.
 type args struct {
-	it   item
-	used map[string]bool
-	err  error
+	it      item
+	used    map[string]bool
+	usedPos int // positional arguments read
+	err     error
 }
 
 func (a *args) get(pos int, key string) (string, bool) {
@@ -174,6 +175,7 @@ func (a *args) get(pos int, key string) (string, bool) {
 		return v, true
 	}
 	if pos >= 0 && pos < len(a.it.pos) {
+		a.usedPos = max(a.usedPos, pos+1)
 		return a.it.pos[pos], true
 	}
 	return "", false
@@ -383,6 +385,9 @@ func buildOp(it item) (Op, *Normalize, error) {
 		if !a.used[k] {
 			a.fail("unknown argument %s", k)
 		}
+	}
+	if len(a.it.pos) > a.usedPos {
+		a.fail("%d arguments, more than %s takes", len(it.pos), it.name)
 	}
 	return op, norm, a.err
 }
