@@ -15,6 +15,10 @@ import (
 	"testing"
 
 	"github.com/onnxprune/onnxprune/data"
+	"github.com/onnxprune/onnxprune/models"
+	"github.com/onnxprune/onnxprune/onnx"
+	"github.com/onnxprune/onnxprune/runtime/tensorio"
+	"github.com/onnxprune/onnxprune/tensor"
 
 	"github.com/onnxprune/onnxprune/internal/testshared"
 
@@ -238,5 +242,59 @@ func TestImageFolderOfMNISTPNGs(t *testing.T) {
 	}
 	if !slices.Equal(folder.Classes, []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}) {
 		t.Errorf("classes %v", folder.Classes)
+	}
+}
+
+// 300 classes with names, from .npy files, through a zoo model with a
+// 300-way head: every class in the JSON and the per-class table.
+func TestNpyThreeHundredClasses(t *testing.T) {
+	m, _, err := models.Build("tutorial-cnn", models.Options{Classes: 300, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	model := filepath.Join(dir, "m.onnx")
+	if err := m.Save(model, onnx.SaveOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	const n = 40
+	img := tensor.New(tensor.Uint8, n, 32, 32, 3) // NHWC
+	for i, p := range img.Data.([]uint8) {
+		img.Data.([]uint8)[i] = p + uint8(i*7)
+	}
+	lab := tensor.New(tensor.Int32, n)
+	var names []string
+	for i := range 300 {
+		names = append(names, fmt.Sprintf("class-%03d", i))
+	}
+	for i := range n {
+		lab.Data.([]int32)[i] = int32(i * 299 / (n - 1))
+	}
+	for name, tt := range map[string]*tensor.Tensor{"images.npy": img, "labels.npy": lab} {
+		b, err := tensorio.EncodeNpy(tt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(dir, name), b, 0o644)
+	}
+	os.WriteFile(filepath.Join(dir, "classes.txt"), []byte(strings.Join(names, "\n")), 0o644)
+	code, out := runCmd("--dataset", "npy", "--data", dir, "--batch", "16", "--json", model)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, out)
+	}
+	var r outJSON
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	for _, row := range r.Confusion {
+		total += len(row)
+	}
+	if r.Samples != n || len(r.Classes) != 300 || r.Classes[299] != "class-299" || len(r.Confusion) != 300 || total != 300*300 || len(r.Recall) != 300 {
+		t.Errorf("%d samples, %d classes, confusion %dx, recall %d", r.Samples, len(r.Classes), len(r.Confusion), len(r.Recall))
+	}
+	code, out = runCmd("--dataset", "npy", "--data", dir, model)
+	if code != 0 || !strings.Contains(out, "299 class-299") {
+		t.Errorf("text (exit %d) lacks class 299's name:\n%s", code, out)
 	}
 }
