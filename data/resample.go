@@ -116,6 +116,26 @@ func resizeU8(dst []uint8, oh, ow int, src []uint8, stride, h, w int, hc, vc *re
 		for y := range rows {
 			srow := src[(y+first)*stride : (y+first)*stride+w]
 			orow := out[y*ow : (y+1)*ow]
+			if ks == 3 {
+				// Enlarging (or shrinking by less than 2): three taps, the
+				// unused ones weighted 0, unrolled where all three are in
+				// the row.
+				for xx := range orow {
+					xmin := hc.bounds[2*xx]
+					k := hc.ik[xx*3 : xx*3+3]
+					if xmin+3 <= w {
+						px := srow[xmin : xmin+3]
+						orow[xx] = clip8(1<<(precisionBits-1) + int32(px[0])*k[0] + int32(px[1])*k[1] + int32(px[2])*k[2])
+						continue
+					}
+					ss := int32(1 << (precisionBits - 1))
+					for x := range hc.bounds[2*xx+1] {
+						ss += int32(srow[xmin+x]) * k[x]
+					}
+					orow[xx] = clip8(ss)
+				}
+				continue
+			}
 			for xx := range orow {
 				xmin, n := hc.bounds[2*xx], hc.bounds[2*xx+1]
 				k := hc.ik[xx*ks : xx*ks+n]
@@ -141,6 +161,28 @@ func resizeU8(dst []uint8, oh, ow int, src []uint8, stride, h, w int, hc, vc *re
 	for yy := range oh {
 		ymin, n := vc.bounds[2*yy]-rowOff, vc.bounds[2*yy+1]
 		k := vc.ik[yy*vc.ksize : yy*vc.ksize+n]
+		if n == 2 || n == 3 {
+			// Two or three taps (enlarging): one pass, no accumulator.
+			r0 := in[ymin*inStride : ymin*inStride+width]
+			r1 := in[(ymin+1)*inStride : (ymin+1)*inStride+width]
+			r1 = r1[:len(r0)]
+			orow := dst[yy*width : (yy+1)*width]
+			orow = orow[:len(r0)]
+			k0, k1 := k[0], k[1]
+			if n == 2 {
+				for i, p := range r0 {
+					orow[i] = clip8(1<<(precisionBits-1) + int32(p)*k0 + int32(r1[i])*k1)
+				}
+				continue
+			}
+			r2 := in[(ymin+2)*inStride : (ymin+2)*inStride+width]
+			r2 = r2[:len(r0)]
+			k2 := k[2]
+			for i, p := range r0 {
+				orow[i] = clip8(1<<(precisionBits-1) + int32(p)*k0 + int32(r1[i])*k1 + int32(r2[i])*k2)
+			}
+			continue
+		}
 		for i := range acc {
 			acc[i] = 1 << (precisionBits - 1)
 		}
