@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/onnxprune/onnxprune/evaluate"
+	"github.com/onnxprune/onnxprune/data"
 	"github.com/onnxprune/onnxprune/onnx"
 	"github.com/onnxprune/onnxprune/onnx/onnxpb"
 	"github.com/onnxprune/onnxprune/tensor"
@@ -110,7 +110,7 @@ var tools = []tool{
 // models: the exit code, a message that names the problem, and for
 // onnxprune, that nothing is written.
 func TestBadInputs(t *testing.T) {
-	_, mnistErr := evaluate.Load("mnist", "", "test", evaluate.Normalize{})
+	_, mnistErr := data.LoadMNIST("", "test")
 	cases := []struct {
 		name  string
 		build func(t *testing.T, dir string) *onnx.Model
