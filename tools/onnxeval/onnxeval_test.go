@@ -298,3 +298,27 @@ func TestNpyThreeHundredClasses(t *testing.T) {
 		t.Errorf("text (exit %d) lacks class 299's name:\n%s", code, out)
 	}
 }
+
+// A corrupt PNG in an image folder stops onnxeval with its name (exit 1);
+// --skip-bad evaluates the rest and reports the one it skipped.
+func TestSkipBad(t *testing.T) {
+	model := fixture(t, "mnist_cnn", "model.onnx")
+	dir := writeMNISTFolder(t, 30)
+	bad := filepath.Join(dir, "3", "broken.png")
+	if err := os.WriteFile(bad, []byte("\x89PNG\r\n\x1a\n truncated"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	if code := Main([]string{"--dataset", "imagefolder", "--data", dir, model}, &out, &errOut); code != cli.ExitFailure || !strings.Contains(errOut.String(), "broken.png") {
+		t.Errorf("without --skip-bad: exit %d, stderr %q", code, errOut.String())
+	}
+	code, js := runCmd("--dataset", "imagefolder", "--data", dir, "--skip-bad", "--json", model)
+	var r struct {
+		Samples    int      `json:"samples"`
+		Skipped    int      `json:"skipped"`
+		SkipErrors []string `json:"skip_errors"`
+	}
+	if err := json.Unmarshal([]byte(js), &r); err != nil || code != 0 || r.Samples != 30 || r.Skipped != 1 || len(r.SkipErrors) != 1 || !strings.Contains(r.SkipErrors[0], "broken.png") {
+		t.Errorf("--skip-bad: exit %d, %+v, %v", code, r, err)
+	}
+}
