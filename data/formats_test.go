@@ -375,3 +375,51 @@ func FuzzReadIDX(f *testing.F) {
 		}
 	})
 }
+
+// Open with a validation fraction: val and train partition the training
+// file, the same for the same seed; test is untouched.
+func TestOpenValFraction(t *testing.T) {
+	dir := t.TempDir()
+	pixels := make([]byte, 20*6)
+	labels := make([]byte, 20)
+	for i := range labels {
+		labels[i] = byte(i % 10)
+		pixels[6*i] = byte(i)
+	}
+	writeMNIST(t, dir, "train", pixels, labels, false)
+	writeMNIST(t, dir, "t10k", pixels[:12], labels[:2], false)
+	spec := Spec{Format: "mnist", Dir: dir, ValFraction: 0.25, Seed: 3}
+	open := func(split string) Source {
+		s := spec
+		s.Split = split
+		src, err := Open(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return src
+	}
+	tr, val, test := open("train"), open("val"), open("test")
+	if tr.Len() != 15 || val.Len() != 5 || test.Len() != 2 || val.Name() != "mnist-train/val" {
+		t.Fatalf("train %d val %d test %d (%s)", tr.Len(), val.Len(), test.Len(), val.Name())
+	}
+	seen := map[byte]bool{}
+	var img Image
+	for _, s := range []Source{tr, val} {
+		for i := range s.Len() {
+			l, err := s.Read(i, &img)
+			if err != nil || l != int(img.U8[0])%10 || seen[img.U8[0]] {
+				t.Fatalf("%s sample %d: pixel %d label %d, %v", s.Name(), i, img.U8[0], l, err)
+			}
+			seen[img.U8[0]] = true
+		}
+	}
+	if len(seen) != 20 {
+		t.Errorf("train and val cover %d of 20 images", len(seen))
+	}
+	if !slices.Equal(open("val").(*Subset).Indices(), val.(*Subset).Indices()) {
+		t.Error("val split differs for the same seed")
+	}
+	if _, err := Open(Spec{Format: "mnist", Dir: dir, Split: "val", ValFraction: 1.5}); err == nil {
+		t.Error("fraction 1.5: no error")
+	}
+}
