@@ -240,6 +240,10 @@ func toPlanes(m image.Image, channels int, img *Image) {
 		}
 		return R, G, B
 	}
+	if yc, ok := m.(*image.YCbCr); ok && yc.SubsampleRatio == image.YCbCrSubsampleRatio420 && yc.Rect.Min == (image.Point{}) && w >= 2 && h >= 2 {
+		ycbcr420ToPlanes(yc, channels, out)
+		return
+	}
 	if yc, ok := m.(*image.YCbCr); ok && (yc.SubsampleRatio == image.YCbCrSubsampleRatio420 || yc.SubsampleRatio == image.YCbCrSubsampleRatio444) {
 		// The JPEG decoder's usual outputs, row by row without the
 		// per-pixel offset calls.
@@ -316,4 +320,109 @@ func fix16(v int32) uint8 {
 		return uint8(v >> 16)
 	}
 	return uint8(^(v >> 31))
+}
+
+// libjpeg's YCbCr to RGB tables (jdcolor.c, build_ycc_rgb_table), which
+// PIL's decoder (libjpeg-turbo) uses.
+var crR, cbB, crG, cbG [256]int32
+
+func init() {
+	const half = 1 << 15
+	fix := func(x float64) int32 { return int32(x*(1<<16) + 0.5) }
+	for i := range 256 {
+		x := int32(i - 128)
+		crR[i] = (fix(1.40200)*x + half) >> 16
+		cbB[i] = (fix(1.77200)*x + half) >> 16
+		crG[i] = -fix(0.71414) * x
+		cbG[i] = -fix(0.34414)*x + half
+	}
+}
+
+func clamp255(v int32) uint8 {
+	if v < 0 {
+		return 0
+	}
+	if v > 255 {
+		return 255
+	}
+	return uint8(v)
+}
+
+// ycbcr420ToPlanes converts a 4:2:0 image as libjpeg-turbo does by
+// default, and so as PIL gets it: chroma enlarged by the triangle
+// ("fancy") filter of jdsample.c's h2v2_fancy_upsample, then jdcolor.c's
+// fixed-point conversion. Go's own YCbCr conversion repeats each chroma
+// sample over 2×2 pixels, which differs from PIL's by several levels at
+// colour edges.
+func ycbcr420ToPlanes(m *image.YCbCr, channels int, out []uint8) {
+	w, h := m.Rect.Dx(), m.Rect.Dy()
+	cw, ch := (w+1)/2, (h+1)/2
+	hw := w * h
+	up := make([]uint8, 2*w) // one full-width row of Cb, one of Cr
+	sums := make([]int32, cw)
+	var lineR, lineG, lineB []uint8
+	if channels == 1 {
+		lineR, lineG, lineB = make([]uint8, w), make([]uint8, w), make([]uint8, w)
+	}
+	for y := range h {
+		// The chroma row of y, and its vertical neighbour on the side of y.
+		cy := y / 2
+		ny := cy - 1
+		if y%2 == 1 {
+			ny = cy + 1
+		}
+		ny = min(max(ny, 0), ch-1)
+		for k, plane := range [2][]uint8{m.Cb, m.Cr} {
+			r0 := plane[cy*m.CStride : cy*m.CStride+cw]
+			r1 := plane[ny*m.CStride : ny*m.CStride+cw]
+			r1 = r1[:len(r0)]
+			// Column sums 3·near + far, then the horizontal triangle.
+			cs := sums[:len(r0)]
+			for i, v := range r0 {
+				cs[i] = 3*int32(v) + int32(r1[i])
+			}
+			dst := up[k*w : (k+1)*w]
+			upsampleRow(dst, cs)
+		}
+		yrow := m.Y[y*m.YStride : y*m.YStride+w]
+		cb, cr := up[:w], up[w:2*w]
+		rr, gg, bb := lineR, lineG, lineB
+		if channels == 3 {
+			rr, gg, bb = out[y*w:(y+1)*w], out[hw+y*w:hw+(y+1)*w], out[2*hw+y*w:2*hw+(y+1)*w]
+		}
+		for x, yv := range yrow {
+			yi := int32(yv)
+			rr[x] = clamp255(yi + crR[cr[x]])
+			gg[x] = clamp255(yi + (cbG[cb[x]]+crG[cr[x]])>>16)
+			bb[x] = clamp255(yi + cbB[cb[x]])
+		}
+		if channels == 1 {
+			rgbToL(out[y*w:(y+1)*w], rr, gg, bb)
+		}
+	}
+}
+
+// upsampleRow is the horizontal half of h2v2_fancy_upsample: column sums
+// cs (3·near + far rows) to len(dst) outputs, two per sum.
+func upsampleRow(dst []uint8, cs []int32) {
+	w, cw := len(dst), len(cs)
+	if cw == 1 {
+		dst[0] = uint8((cs[0]*4 + 8) >> 4)
+		if w > 1 {
+			dst[1] = uint8((cs[0]*4 + 7) >> 4)
+		}
+		return
+	}
+	dst[0] = uint8((cs[0]*4 + 8) >> 4)
+	dst[1] = uint8((cs[0]*3 + cs[1] + 7) >> 4)
+	for i := 1; i < cw-1; i++ {
+		this := cs[i] * 3
+		dst[2*i] = uint8((this + cs[i-1] + 8) >> 4)
+		dst[2*i+1] = uint8((this + cs[i+1] + 7) >> 4)
+	}
+	i := cw - 1
+	dst[2*i] = uint8((cs[i]*3 + cs[i-1] + 8) >> 4)
+	if 2*i+1 < w {
+		dst[2*i+1] = uint8((cs[i]*4 + 7) >> 4)
+	}
 }

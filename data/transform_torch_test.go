@@ -198,3 +198,37 @@ func TestRandomResizedCropDistribution(t *testing.T) {
 		}
 	}
 }
+
+// JPEGs decode as PIL decodes them (libjpeg-turbo) to within the IDCT's
+// rounding: chroma enlarged by libjpeg's triangle filter and converted by
+// its tables. Go's own conversion differs by up to tens of levels at colour
+// edges.
+func TestJPEGMatchesPIL(t *testing.T) {
+	for _, key := range []string{"a", "b", "c"} {
+		var img Image
+		if err := DecodeImageFile(filepath.Join("testdata", "torchvision", key+".jpg"), 3, &img); err != nil {
+			t.Fatal(err)
+		}
+		want := readNpyFile(t, key+"_jpeg_pil.npy") // H×W×C
+		h, w := want.Shape[0], want.Shape[1]
+		if img.H != h || img.W != w {
+			t.Fatalf("%s.jpg: %dx%d, PIL %dx%d", key, img.H, img.W, h, w)
+		}
+		wb := want.Data.([]uint8)
+		worst, sum := 0, 0
+		for y := range h {
+			for x := range w {
+				for k := range 3 {
+					d := absDiff(img.U8[(k*h+y)*w+x], wb[(y*w+x)*3+k])
+					worst = max(worst, d)
+					sum += d
+				}
+			}
+		}
+		mean := float64(sum) / float64(len(wb))
+		if worst > 3 || mean > 0.25 {
+			t.Errorf("%s.jpg: differs from PIL by up to %d, mean %.3f", key, worst, mean)
+		}
+		t.Logf("%s.jpg (%dx%d): largest difference from PIL %d, mean %.3f", key, w, h, worst, mean)
+	}
+}

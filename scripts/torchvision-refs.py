@@ -74,6 +74,11 @@ for key, img in images.items():
     save(f"{key}_padcrop", F.crop(padded, 1, 4, 16, 16))
     cases.append({"image": key, "name": "padcrop", "box": [1, 4, 16, 16], "padding": 3})
 
+# JPEG: PIL's encoding (quality 90, 4:2:0) and PIL's decoding (libjpeg-turbo).
+for key, img in images.items():
+    img.save(os.path.join(out, key + ".jpg"), quality=90)
+    save(f"{key}_jpeg_pil", Image.open(os.path.join(out, key + ".jpg")).convert("RGB"))
+
 # ToTensor + Normalize after Resize and CenterCrop, in float32.
 tf = T.Compose([T.Resize(20), T.CenterCrop(16), T.ToTensor(), T.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])])
 np.save(os.path.join(out, "a_normalized.npy"), tf(images["a"]).numpy().astype(np.float32))
