@@ -20,6 +20,12 @@
 //     from flags or a small file; random steps draw from a generator seeded
 //     by (seed, epoch, sample index), so results do not depend on the
 //     number of workers.
+//   - Images: PNG, JPEG and GIF through the standard library, BMP, TIFF and
+//     WebP through golang.org/x/image, converted to RGB or grey as PIL's
+//     convert does; 4:2:0 JPEG chroma is enlarged and converted as
+//     libjpeg-turbo does, so pixels match PIL's to the IDCT's rounding.
+//     ImageFolder takes torchvision's extensions that Go decodes (not .ppm
+//     or .pgm) and .gif.
 //   - Loader: batches in order or shuffled by a seed that changes with the
 //     epoch, drop_last, padding of the last batch for a model compiled for a
 //     fixed batch, and N worker goroutines with a bounded prefetch.
