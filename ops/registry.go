@@ -120,6 +120,11 @@ type Op struct {
 	// Arity), checked before Shape runs; every default-domain operator sets
 	// Outputs (a zero Arity means unchecked).
 	Inputs, Outputs Arity
+	// Channels is how the operator treats the channels of its input 0,
+	// for structured pruning (see ChannelRule); operators the pruner
+	// handles itself (Conv, Gemm, BatchNormalization, Concat, Add, ...)
+	// leave it ChannelsUnknown.
+	Channels ChannelRule
 	// Random marks an operator whose output is drawn at random (Dropout in
 	// training): never folded into a constant at compile time.
 	Random bool
@@ -137,6 +142,22 @@ func key(domain, opType string) string {
 	}
 	return domain + "\x00" + opType
 }
+
+// ChannelRule is how an operator treats the channels of its input, for a
+// pruner that follows removed channels through the graph.
+type ChannelRule int
+
+const (
+	// ChannelsUnknown: the operator mixes channels or is not understood,
+	// so a pruned channel cannot be followed through it.
+	ChannelsUnknown ChannelRule = iota
+	// ChannelsZeroToZero: element-wise or within each channel, and an
+	// all-zero channel stays all zero (Relu, MaxPool, Tanh).
+	ChannelsZeroToZero
+	// ChannelsZeroToNonzero: element-wise or within each channel, but an
+	// all-zero channel becomes nonzero (Sigmoid: 0.5, Exp: 1).
+	ChannelsZeroToNonzero
+)
 
 // LatestOpset is the newest default-domain opset the operators were checked
 // against: ONNX 1.22.0's, whose node tests import up to 25. A model
