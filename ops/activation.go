@@ -8,6 +8,7 @@ package ops
 import (
 	"math"
 
+	"github.com/onnxprune/onnxprune/kernels"
 	"github.com/onnxprune/onnxprune/onnx"
 	"github.com/onnxprune/onnxprune/tensor"
 )
@@ -38,6 +39,8 @@ type unaryDef struct {
 	since int
 	// channels: what f does to a pruned (all-zero) channel (see Op.Channels).
 	channels ChannelRule
+	// fuse: the operator's Op.Fuse (nil: not fusable).
+	fuse func(n *Node, consts []*tensor.Tensor) (kernels.Activation, bool)
 }
 
 // unaryMap applies f element by element (for the functions whose cost is
@@ -100,7 +103,7 @@ func geluGrad64(x float64, tanh bool) float64 {
 }
 
 var unaryDefs = []unaryDef{
-	{typ: "Relu", channels: ChannelsZeroToZero, flops: 1, saveOut: true, signed: true,
+	{typ: "Relu", fuse: fuseRelu, channels: ChannelsZeroToZero, flops: 1, saveOut: true, signed: true,
 		fwd: func(_ *unaryParams, y, x []float32) {
 			x = x[:len(y)]
 			for i, v := range x {
@@ -415,6 +418,7 @@ func registerUnary(d *unaryDef) {
 		Type:     d.typ,
 		MinOpset: max(d.since, 1),
 		Channels: d.channels,
+		Fuse:     d.fuse,
 		Inputs:   Arity{1, 1}, Outputs: Arity{1, 1},
 		Shape: sameShape,
 		Cost: func(n *Node, in, out []onnx.Value) Cost {
@@ -695,6 +699,7 @@ func init() {
 	}
 	Register(&Op{
 		Type:     "Clip",
+		Fuse:     fuseClip,
 		MinOpset: 1, // min and max: attributes before 11, inputs from 11
 		Inputs:   Arity{1, 3}, Outputs: Arity{1, 1},
 		Shape: func(n *Node, in []onnx.Value) ([]onnx.Value, error) {

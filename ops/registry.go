@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/onnxprune/onnxprune/kernels"
 	"github.com/onnxprune/onnxprune/onnx"
 	"github.com/onnxprune/onnxprune/onnx/onnxpb"
 	"github.com/onnxprune/onnxprune/tensor"
@@ -125,6 +126,10 @@ type Op struct {
 	// handles itself (Conv, Gemm, BatchNormalization, Concat, Add, ...)
 	// leave it ChannelsUnknown.
 	Channels ChannelRule
+	// Fuse, when not nil, says whether a node of this element-wise
+	// operator can be absorbed by the kernel that writes its input (an
+	// ActivationFuser) and as which clamp (see FusableActivation).
+	Fuse func(n *Node, consts []*tensor.Tensor) (kernels.Activation, bool)
 	// Random marks an operator whose output is drawn at random (Dropout in
 	// training): never folded into a constant at compile time.
 	Random bool
