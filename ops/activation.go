@@ -8,6 +8,7 @@ package ops
 import (
 	"math"
 
+	"github.com/onnxprune/onnxprune/kernels"
 	"github.com/onnxprune/onnxprune/onnx"
 	"github.com/onnxprune/onnxprune/tensor"
 )
@@ -36,6 +37,10 @@ type unaryDef struct {
 	// since is the operator's first opset (0: 1); every version since
 	// has the same meaning here (version 1's consumed_inputs is ignored).
 	since int
+	// channels: what f does to a pruned (all-zero) channel (see Op.Channels).
+	channels ChannelRule
+	// fuse: the operator's Op.Fuse (nil: not fusable).
+	fuse func(n *Node, consts []*tensor.Tensor) (kernels.Activation, bool)
 }
 
 // unaryMap applies f element by element (for the functions whose cost is
@@ -98,7 +103,7 @@ func geluGrad64(x float64, tanh bool) float64 {
 }
 
 var unaryDefs = []unaryDef{
-	{typ: "Relu", flops: 1, saveOut: true, signed: true,
+	{typ: "Relu", fuse: fuseRelu, channels: ChannelsZeroToZero, flops: 1, saveOut: true, signed: true,
 		fwd: func(_ *unaryParams, y, x []float32) {
 			x = x[:len(y)]
 			for i, v := range x {
@@ -113,7 +118,7 @@ var unaryDefs = []unaryDef{
 				}
 			}
 		}},
-	{typ: "LeakyRelu", flops: 2, saveIn: true, attrs: attrAlpha(0.01),
+	{typ: "LeakyRelu", channels: ChannelsZeroToZero, flops: 2, saveIn: true, attrs: attrAlpha(0.01),
 		fwd: func(p *unaryParams, y, x []float32) {
 			x = x[:len(y)]
 			a := p.alpha
@@ -131,17 +136,17 @@ var unaryDefs = []unaryDef{
 				}
 			}
 		}},
-	{typ: "Sigmoid", flops: 4, saveOut: true,
+	{typ: "Sigmoid", channels: ChannelsZeroToNonzero, flops: 4, saveOut: true,
 		fwd: func(_ *unaryParams, y, x []float32) { unaryMap(y, x, sigmoid64) },
 		bwd: func(_ *unaryParams, dx, dy, _, y []float32) {
 			unaryGrad(dx, dy, func(i int) float32 { return y[i] * (1 - y[i]) })
 		}},
-	{typ: "Tanh", flops: 1, saveOut: true,
+	{typ: "Tanh", channels: ChannelsZeroToZero, flops: 1, saveOut: true,
 		fwd: func(_ *unaryParams, y, x []float32) { unaryMap(y, x, math.Tanh) },
 		bwd: func(_ *unaryParams, dx, dy, _, y []float32) {
 			unaryGrad(dx, dy, func(i int) float32 { return 1 - y[i]*y[i] })
 		}},
-	{typ: "HardSigmoid", flops: 4, saveIn: true,
+	{typ: "HardSigmoid", channels: ChannelsZeroToNonzero, flops: 4, saveIn: true,
 		attrs: func(n *Node) (unaryParams, error) {
 			a, err := n.Attrs.Float("alpha", 0.2)
 			if err != nil {
@@ -164,7 +169,7 @@ var unaryDefs = []unaryDef{
 				return 0
 			})
 		}},
-	{typ: "HardSwish", flops: 5, saveIn: true, since: 14,
+	{typ: "HardSwish", channels: ChannelsZeroToZero, flops: 5, saveIn: true, since: 14,
 		fwd: func(_ *unaryParams, y, x []float32) {
 			x = x[:len(y)]
 			for i, v := range x {
@@ -183,7 +188,7 @@ var unaryDefs = []unaryDef{
 				}
 			})
 		}},
-	{typ: "Erf", flops: 1, saveIn: true, since: 9,
+	{typ: "Erf", channels: ChannelsZeroToZero, flops: 1, saveIn: true, since: 9,
 		fwd: func(_ *unaryParams, y, x []float32) { unaryMap(y, x, math.Erf) },
 		bwd: func(_ *unaryParams, dx, dy, x, _ []float32) {
 			unaryGrad(dx, dy, func(i int) float32 {
@@ -211,7 +216,7 @@ var unaryDefs = []unaryDef{
 		bwd: func(p *unaryParams, dx, dy, x, _ []float32) {
 			unaryGrad(dx, dy, func(i int) float32 { return float32(geluGrad64(float64(x[i]), p.tanh)) })
 		}},
-	{typ: "Elu", flops: 4, saveIn: true, attrs: attrAlpha(1),
+	{typ: "Elu", channels: ChannelsZeroToZero, flops: 4, saveIn: true, attrs: attrAlpha(1),
 		fwd: func(p *unaryParams, y, x []float32) {
 			x = x[:len(y)]
 			for i, v := range x {
@@ -229,7 +234,7 @@ var unaryDefs = []unaryDef{
 				return p.alpha * float32(math.Exp(float64(x[i])))
 			})
 		}},
-	{typ: "Selu", flops: 5, saveIn: true,
+	{typ: "Selu", channels: ChannelsZeroToZero, flops: 5, saveIn: true,
 		attrs: func(n *Node) (unaryParams, error) {
 			a, err := n.Attrs.Float("alpha", seluAlpha)
 			if err != nil {
@@ -255,14 +260,14 @@ var unaryDefs = []unaryDef{
 				return p.gamma * p.alpha * float32(math.Exp(float64(x[i])))
 			})
 		}},
-	{typ: "Softplus", flops: 3, saveIn: true,
+	{typ: "Softplus", channels: ChannelsZeroToNonzero, flops: 3, saveIn: true,
 		fwd: func(_ *unaryParams, y, x []float32) {
 			unaryMap(y, x, func(v float64) float64 { return max(v, 0) + math.Log1p(math.Exp(-math.Abs(v))) })
 		},
 		bwd: func(_ *unaryParams, dx, dy, x, _ []float32) {
 			unaryGrad(dx, dy, func(i int) float32 { return float32(sigmoid64(float64(x[i]))) })
 		}},
-	{typ: "Abs", flops: 1, saveIn: true, signed: true,
+	{typ: "Abs", channels: ChannelsZeroToZero, flops: 1, saveIn: true, signed: true,
 		fwd: func(_ *unaryParams, y, x []float32) {
 			x = x[:len(y)]
 			for i, v := range x {
@@ -280,7 +285,7 @@ var unaryDefs = []unaryDef{
 				return 0
 			})
 		}},
-	{typ: "Neg", flops: 1, signed: true,
+	{typ: "Neg", channels: ChannelsZeroToZero, flops: 1, signed: true,
 		fwd: func(_ *unaryParams, y, x []float32) {
 			x = x[:len(y)]
 			for i, v := range x {
@@ -293,12 +298,12 @@ var unaryDefs = []unaryDef{
 				dx[i] -= g
 			}
 		}},
-	{typ: "Sqrt", flops: 1, saveOut: true,
+	{typ: "Sqrt", channels: ChannelsZeroToZero, flops: 1, saveOut: true,
 		fwd: func(_ *unaryParams, y, x []float32) { unaryMap(y, x, math.Sqrt) },
 		bwd: func(_ *unaryParams, dx, dy, _, y []float32) {
 			unaryGrad(dx, dy, func(i int) float32 { return 0.5 / y[i] })
 		}},
-	{typ: "Exp", flops: 1, saveOut: true,
+	{typ: "Exp", channels: ChannelsZeroToNonzero, flops: 1, saveOut: true,
 		fwd: func(_ *unaryParams, y, x []float32) { unaryMap(y, x, math.Exp) },
 		bwd: func(_ *unaryParams, dx, dy, _, y []float32) {
 			unaryGrad(dx, dy, func(i int) float32 { return y[i] })
@@ -412,6 +417,8 @@ func registerUnary(d *unaryDef) {
 	Register(&Op{
 		Type:     d.typ,
 		MinOpset: max(d.since, 1),
+		Channels: d.channels,
+		Fuse:     d.fuse,
 		Inputs:   Arity{1, 1}, Outputs: Arity{1, 1},
 		Shape: sameShape,
 		Cost: func(n *Node, in, out []onnx.Value) Cost {
@@ -692,6 +699,7 @@ func init() {
 	}
 	Register(&Op{
 		Type:     "Clip",
+		Fuse:     fuseClip,
 		MinOpset: 1, // min and max: attributes before 11, inputs from 11
 		Inputs:   Arity{1, 3}, Outputs: Arity{1, 1},
 		Shape: func(n *Node, in []onnx.Value) ([]onnx.Value, error) {

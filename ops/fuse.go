@@ -19,45 +19,50 @@ type ActivationFuser interface {
 }
 
 // FusableActivation reports whether node n is an element-wise clamp of its
-// float32 input 0 that an ActivationFuser can absorb, and which: Relu, or
-// Clip with bounds from attributes (opset < 11) or from constant scalar
-// inputs; consts[i] is input i's value when it is a constant, else nil.
+// float32 input 0 that an ActivationFuser can absorb, and which: its
+// operator's Fuse decides (Relu, Clip); consts[i] is input i's value when
+// it is a constant, else nil.
 func FusableActivation(n *Node, consts []*tensor.Tensor) (kernels.Activation, bool) {
-	if len(n.Output) != 1 || len(n.Input) < 1 {
+	op := Lookup(n.GetDomain(), n.GetOpType())
+	if op == nil || op.Fuse == nil || len(n.Output) != 1 || len(n.Input) < 1 {
 		return kernels.Activation{}, false
 	}
-	switch n.GetOpType() {
-	case "Relu":
-		if len(n.Input) == 1 {
-			return kernels.Relu(), true
+	return op.Fuse(n, consts)
+}
+
+// fuseRelu is Relu's Fuse: max(x, 0).
+func fuseRelu(n *Node, _ []*tensor.Tensor) (kernels.Activation, bool) {
+	return kernels.Relu(), len(n.Input) == 1
+}
+
+// fuseClip is Clip's Fuse: bounds from attributes (opset < 11) or from
+// constant scalar inputs.
+func fuseClip(n *Node, consts []*tensor.Tensor) (kernels.Activation, bool) {
+	lo, hi := float32(math.Inf(-1)), float32(math.Inf(1))
+	if n.Opset < 11 {
+		var err error
+		if lo, err = n.Attrs.Float("min", lo); err != nil {
+			return kernels.Activation{}, false
 		}
-	case "Clip":
-		lo, hi := float32(math.Inf(-1)), float32(math.Inf(1))
-		if n.Opset < 11 {
-			var err error
-			if lo, err = n.Attrs.Float("min", lo); err != nil {
-				return kernels.Activation{}, false
-			}
-			if hi, err = n.Attrs.Float("max", hi); err != nil {
-				return kernels.Activation{}, false
-			}
-			return kernels.Clamp(lo, hi), true
+		if hi, err = n.Attrs.Float("max", hi); err != nil {
+			return kernels.Activation{}, false
 		}
-		bound := func(i int, def float32) (float32, bool) {
-			if !ewHas(n, i) {
-				return def, true
-			}
-			if i >= len(consts) || consts[i] == nil || consts[i].DType != tensor.Float32 || consts[i].Len() != 1 {
-				return 0, false
-			}
-			return consts[i].F32()[0], true
+		return kernels.Clamp(lo, hi), true
+	}
+	bound := func(i int, def float32) (float32, bool) {
+		if !ewHas(n, i) {
+			return def, true
 		}
-		var ok1, ok2 bool
-		lo, ok1 = bound(1, lo)
-		hi, ok2 = bound(2, hi)
-		if ok1 && ok2 && len(n.Input) <= 3 {
-			return kernels.Clamp(lo, hi), true
+		if i >= len(consts) || consts[i] == nil || consts[i].DType != tensor.Float32 || consts[i].Len() != 1 {
+			return 0, false
 		}
+		return consts[i].F32()[0], true
+	}
+	var ok1, ok2 bool
+	lo, ok1 = bound(1, lo)
+	hi, ok2 = bound(2, hi)
+	if ok1 && ok2 && len(n.Input) <= 3 {
+		return kernels.Clamp(lo, hi), true
 	}
 	return kernels.Activation{}, false
 }

@@ -70,3 +70,30 @@ func TestOpsetRanges(t *testing.T) {
 		}
 	}
 }
+
+// TestChannelRules: the rules the pruner follows channels by, checked on
+// the operators' definitions at 0: f(0) = 0 for ZeroToZero, f(0) ≠ 0 for
+// ZeroToNonzero (unary reference formulas of activation_test.go).
+func TestChannelRules(t *testing.T) {
+	for _, typ := range Types() {
+		op := Lookup("", typ)
+		ref := unaryRefs[typ]
+		if op.Channels == ChannelsUnknown || ref == nil {
+			continue
+		}
+		at0 := ref(0)
+		if (op.Channels == ChannelsZeroToZero) != (at0 == 0) {
+			t.Errorf("%s: f(0) = %v, rule %d", typ, at0, op.Channels)
+		}
+	}
+	for _, typ := range []string{"Relu", "MaxPool", "GlobalAveragePool", "Identity", "Dropout"} {
+		if Lookup("", typ).Channels != ChannelsZeroToZero {
+			t.Errorf("%s does not keep a zero channel zero", typ)
+		}
+	}
+	for _, typ := range []string{"Conv", "Gemm", "Softmax", "Reshape", "Transpose"} {
+		if Lookup("", typ).Channels != ChannelsUnknown {
+			t.Errorf("%s claims a channel rule", typ)
+		}
+	}
+}

@@ -887,9 +887,9 @@ func (k *lrnKernel) Forward(out, in []*tensor.Tensor) error {
 }
 
 func init() {
-	Register(&Op{Type: "MaxPool", MinOpset: 1, Inputs: Arity{1, 1}, Outputs: Arity{1, 2}, Shape: maxPoolShape, Cost: maxPoolCost, Kernel: poolBind(poolMax)})
-	Register(&Op{Type: "AveragePool", MinOpset: 1, Inputs: Arity{1, 1}, Outputs: Arity{1, 1}, Shape: avgPoolShape, Cost: avgPoolCost, Kernel: poolBind(poolAvg)})
-	Register(&Op{Type: "GlobalAveragePool", MinOpset: 1, Inputs: Arity{1, 1}, Outputs: Arity{1, 1}, Shape: globalPoolShape, Cost: globalPoolCost(false), Kernel: globalPoolBind(false)})
-	Register(&Op{Type: "GlobalMaxPool", MinOpset: 1, Inputs: Arity{1, 1}, Outputs: Arity{1, 1}, Shape: globalPoolShape, Cost: globalPoolCost(true), Kernel: globalPoolBind(true)})
+	Register(&Op{Type: "MaxPool", Channels: ChannelsZeroToZero, MinOpset: 1, Inputs: Arity{1, 1}, Outputs: Arity{1, 2}, Shape: maxPoolShape, Cost: maxPoolCost, Kernel: poolBind(poolMax)})
+	Register(&Op{Type: "AveragePool", Channels: ChannelsZeroToZero, MinOpset: 1, Inputs: Arity{1, 1}, Outputs: Arity{1, 1}, Shape: avgPoolShape, Cost: avgPoolCost, Kernel: poolBind(poolAvg)})
+	Register(&Op{Type: "GlobalAveragePool", Channels: ChannelsZeroToZero, MinOpset: 1, Inputs: Arity{1, 1}, Outputs: Arity{1, 1}, Shape: globalPoolShape, Cost: globalPoolCost(false), Kernel: globalPoolBind(false)})
+	Register(&Op{Type: "GlobalMaxPool", Channels: ChannelsZeroToZero, MinOpset: 1, Inputs: Arity{1, 1}, Outputs: Arity{1, 1}, Shape: globalPoolShape, Cost: globalPoolCost(true), Kernel: globalPoolBind(true)})
 	Register(&Op{Type: "LRN", MinOpset: 1, Inputs: Arity{1, 1}, Outputs: Arity{1, 1}, Shape: lrnShape, Cost: lrnCost, Kernel: lrnBind})
 }

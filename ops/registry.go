@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/onnxprune/onnxprune/kernels"
 	"github.com/onnxprune/onnxprune/onnx"
 	"github.com/onnxprune/onnxprune/onnx/onnxpb"
 	"github.com/onnxprune/onnxprune/tensor"
@@ -120,6 +121,15 @@ type Op struct {
 	// Arity), checked before Shape runs; every default-domain operator sets
 	// Outputs (a zero Arity means unchecked).
 	Inputs, Outputs Arity
+	// Channels is how the operator treats the channels of its input 0,
+	// for structured pruning (see ChannelRule); operators the pruner
+	// handles itself (Conv, Gemm, BatchNormalization, Concat, Add, ...)
+	// leave it ChannelsUnknown.
+	Channels ChannelRule
+	// Fuse, when not nil, says whether a node of this element-wise
+	// operator can be absorbed by the kernel that writes its input (an
+	// ActivationFuser) and as which clamp (see FusableActivation).
+	Fuse func(n *Node, consts []*tensor.Tensor) (kernels.Activation, bool)
 	// Random marks an operator whose output is drawn at random (Dropout in
 	// training): never folded into a constant at compile time.
 	Random bool
@@ -137,6 +147,22 @@ func key(domain, opType string) string {
 	}
 	return domain + "\x00" + opType
 }
+
+// ChannelRule is how an operator treats the channels of its input, for a
+// pruner that follows removed channels through the graph.
+type ChannelRule int
+
+const (
+	// ChannelsUnknown: the operator mixes channels or is not understood,
+	// so a pruned channel cannot be followed through it.
+	ChannelsUnknown ChannelRule = iota
+	// ChannelsZeroToZero: element-wise or within each channel, and an
+	// all-zero channel stays all zero (Relu, MaxPool, Tanh).
+	ChannelsZeroToZero
+	// ChannelsZeroToNonzero: element-wise or within each channel, but an
+	// all-zero channel becomes nonzero (Sigmoid: 0.5, Exp: 1).
+	ChannelsZeroToNonzero
+)
 
 // LatestOpset is the newest default-domain opset the operators were checked
 // against: ONNX 1.22.0's, whose node tests import up to 25. A model

@@ -8,6 +8,7 @@ import (
 
 	"github.com/onnxprune/onnxprune/onnx"
 	"github.com/onnxprune/onnxprune/onnx/onnxpb"
+	"github.com/onnxprune/onnxprune/ops"
 	"github.com/onnxprune/onnxprune/tensor"
 )
 
@@ -159,14 +160,12 @@ func scalarValue(t *tensor.Tensor) (float64, bool) {
 	return 0, false
 }
 
-var zeroPreserving = map[string]bool{
-	"Relu": true, "LeakyRelu": true, "Tanh": true, "Identity": true, "Dropout": true,
-	"MaxPool": true, "AveragePool": true, "GlobalAveragePool": true, "GlobalMaxPool": true,
-	"HardSwish": true, "Elu": true, "Selu": true, "Neg": true, "Abs": true, "Erf": true, "Sqrt": true,
-}
-
-var nonzeroAtZero = map[string]bool{
-	"Sigmoid": true, "HardSigmoid": true, "Exp": true, "Softplus": true,
+// channelRule is how op treats the channels it reads (ops.Op.Channels).
+func channelRule(op string) ops.ChannelRule {
+	if o := ops.Lookup("", op); o != nil {
+		return o.Channels
+	}
+	return ops.ChannelsUnknown
 }
 
 // analyze builds the channel maps and the groups.
@@ -352,10 +351,10 @@ func analyze(g *onnx.Graph, targets []Target, c *compiled) *analysis {
 		default:
 			switch {
 			case len(tracked) == 0:
-			case zeroPreserving[op] && in[0] != nil && len(tracked) == 1:
+			case channelRule(op) == ops.ChannelsZeroToZero && in[0] != nil && len(tracked) == 1:
 				m := *in[0]
 				a.maps[out] = &m
-			case nonzeroAtZero[op] && in[0] != nil && len(tracked) == 1:
+			case channelRule(op) == ops.ChannelsZeroToNonzero && in[0] != nil && len(tracked) == 1:
 				m := *in[0]
 				m.nonzero = true
 				a.maps[out] = &m
