@@ -10,15 +10,31 @@ type Optimizer interface {
 	Step(params []*Param)
 }
 
-// SGD is torch.optim.SGD with dampening 0 and nesterov off:
+// Scheduled is an optimizer whose learning rate and momentum a schedule
+// sets before each step (SGD's momentum, Adam's β1: what OneCycleLR cycles).
+type Scheduled interface {
+	Optimizer
+	SetLR(lr float64)
+	SetMomentum(m float64)
+}
+
+// SGD is torch.optim.SGD:
 //
 //	d = g + WeightDecay·w
-//	buf = d on the first step, else Momentum·buf + d   (when Momentum ≠ 0)
-//	w −= LR·buf   (LR·d without momentum)
+//	buf = d on the first step, else Momentum·buf + (1−Dampening)·d   (Momentum ≠ 0)
+//	d = d + Momentum·buf with Nesterov, else buf
+//	w −= LR·d
 type SGD struct {
-	LR, Momentum, WeightDecay float64
-	buf                       map[*Param][]float32
+	LR, Momentum, Dampening, WeightDecay float64
+	Nesterov                             bool
+	buf                                  map[*Param][]float32
 }
+
+// SetLR implements Scheduled.
+func (o *SGD) SetLR(lr float64) { o.LR = lr }
+
+// SetMomentum implements Scheduled.
+func (o *SGD) SetMomentum(m float64) { o.Momentum = m }
 
 // Step implements Optimizer.
 func (o *SGD) Step(params []*Param) {
@@ -26,6 +42,7 @@ func (o *SGD) Step(params []*Param) {
 		o.buf = map[*Param][]float32{}
 	}
 	lr, mom, wd := float32(o.LR), float32(o.Momentum), float32(o.WeightDecay)
+	damp := float32(1 - o.Dampening)
 	for _, p := range params {
 		if p.Frozen {
 			continue
@@ -45,34 +62,47 @@ func (o *SGD) Step(params []*Param) {
 		}
 		for i := range w {
 			d := g[i] + wd*w[i]
+			b := d
 			if seen {
-				d += mom * buf[i]
+				b = mom*buf[i] + damp*d
 			}
-			buf[i] = d
+			buf[i] = b
+			if o.Nesterov {
+				d += mom * b
+			} else {
+				d = b
+			}
 			w[i] -= lr * d
 		}
 		p.applyMask()
 	}
 }
 
-// Adam is torch.optim.Adam (amsgrad off) and, with Decoupled, AdamW:
+// Adam is torch.optim.Adam and, with Decoupled, AdamW:
 //
 //	Adam:  g += WeightDecay·w        AdamW:  w *= 1 − LR·WeightDecay
 //	m = β1·m + (1−β1)·g    v = β2·v + (1−β2)·g²
-//	w −= LR/(1−β1ᵗ) · m / (√v/√(1−β2ᵗ) + Eps)
+//	v̂ = max(v̂, v) with AMSGrad, else v
+//	w −= LR/(1−β1ᵗ) · m / (√v̂/√(1−β2ᵗ) + Eps)
 //
 // (Eps is added after the bias correction of v, as in torch.) Use NewAdam
 // and NewAdamW for PyTorch's defaults.
 type Adam struct {
 	LR, Beta1, Beta2, Eps, WeightDecay float64
-	Decoupled                          bool
+	Decoupled, AMSGrad                 bool
 	state                              map[*Param]*adamState
 }
 
 type adamState struct {
-	t    int
-	m, v []float32
+	t          int
+	m, v, vmax []float32
 }
+
+// SetLR implements Scheduled.
+func (o *Adam) SetLR(lr float64) { o.LR = lr }
+
+// SetMomentum implements Scheduled: it sets β1.
+func (o *Adam) SetMomentum(m float64) { o.Beta1 = m }
 
 // NewAdam returns torch.optim.Adam's defaults: betas (0.9, 0.999), eps 1e-8,
 // no weight decay.
@@ -89,7 +119,9 @@ func (o *Adam) Step(params []*Param) {
 	if o.state == nil {
 		o.state = map[*Param]*adamState{}
 	}
+	// torch takes 1−β as a Python float, then rounds it to float32.
 	b1, b2, eps := float32(o.Beta1), float32(o.Beta2), float32(o.Eps)
+	c1, c2 := float32(1-o.Beta1), float32(1-o.Beta2)
 	for _, p := range params {
 		if p.Frozen {
 			continue
@@ -98,6 +130,9 @@ func (o *Adam) Step(params []*Param) {
 		st := o.state[p]
 		if st == nil {
 			st = &adamState{m: make([]float32, len(w)), v: make([]float32, len(w))}
+			if o.AMSGrad {
+				st.vmax = make([]float32, len(w))
+			}
 			o.state[p] = st
 		}
 		st.t++
@@ -115,9 +150,14 @@ func (o *Adam) Step(params []*Param) {
 			} else if wd != 0 {
 				gi += wd * w[i]
 			}
-			m[i] = b1*m[i] + (1-b1)*gi
-			v[i] = b2*v[i] + (1-b2)*gi*gi
-			w[i] -= step * m[i] / (float32(math.Sqrt(float64(v[i])))/sbc2 + eps)
+			m[i] = b1*m[i] + c1*gi
+			v[i] = b2*v[i] + c2*gi*gi
+			vi := v[i]
+			if st.vmax != nil {
+				vi = max(st.vmax[i], vi)
+				st.vmax[i] = vi
+			}
+			w[i] -= step * m[i] / (float32(math.Sqrt(float64(vi)))/sbc2 + eps)
 		}
 		p.applyMask()
 	}
