@@ -118,3 +118,5 @@ func TestSharedAndLinearGradients(t *testing.T) {
 		t.Errorf("db = %v, want [4 0 0 0]", db)
 	}
 }
+
+func contains(err error, s string) bool { return err != nil && strings.Contains(err.Error(), s) }
