@@ -1,0 +1,153 @@
+package onnxtune
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/onnxprune/onnxprune/evaluate"
+	"github.com/onnxprune/onnxprune/internal/testshared"
+	"github.com/onnxprune/onnxprune/models"
+	"github.com/onnxprune/onnxprune/onnx"
+)
+
+func needMNIST(t *testing.T) {
+	t.Helper()
+	if _, err := evaluate.MNISTDir(); errors.Is(err, evaluate.ErrNoMNIST) || err != nil {
+		testshared.Missing(t, "MNIST: "+err.Error())
+	}
+}
+
+func zooModel(t *testing.T, dir string) string {
+	t.Helper()
+	m, _, err := models.Build("tutorial-cnn-mnist", models.Options{Seed: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "in.onnx")
+	if err := m.Save(path, onnx.SaveOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func run(args ...string) (code int, stdout, stderr string) {
+	var o, e bytes.Buffer
+	code = Main(args, &o, &e)
+	return code, o.String(), e.String()
+}
+
+// TestJSONRun: --json puts one JSON document on stdout with the fields the
+// issue names; the model, pruned to exactly 0.6 while training, loads back
+// with that sparsity.
+func TestJSONRun(t *testing.T) {
+	needMNIST(t)
+	dir := t.TempDir()
+	in := zooModel(t, dir)
+	out := filepath.Join(dir, "out.onnx")
+	code, stdout, stderr := run(in, "-o", out, "--limit", "384", "--val-fraction", "0.25", "--epochs", "2", "--batch", "32",
+		"--momentum", "0.9", "--lr", "0.02", "--schedule", "cosine", "--warmup-epochs", "0.5",
+		"--prune-to", "0.6", "--prune-end", "1", "--prune-every", "3", "--json", "-q")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var rep struct {
+		Epochs []struct {
+			Epoch           int
+			TrainLoss       float64 `json:"train_loss"`
+			TrainAccuracy   float64 `json:"train_accuracy"`
+			ValLoss         float64 `json:"val_loss"`
+			ValAccuracy     float64 `json:"val_accuracy"`
+			LR, Sparsity    float64
+			TrainImagesPerS float64 `json:"train_images_per_s"`
+			Seconds         float64
+		}
+		BestValAccuracy *float64 `json:"best_val_accuracy"`
+		Output, Best    string
+	}
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+		t.Fatalf("stdout is not one JSON document: %v\n%s", err, stdout)
+	}
+	if len(rep.Epochs) != 2 || rep.BestValAccuracy == nil || rep.Output != out || rep.Best == "" {
+		t.Fatalf("report %+v", rep)
+	}
+	want := 26514.0 / 44190 // round(0.6·44190) zeros
+	for _, e := range rep.Epochs {
+		if e.Sparsity != want || e.TrainImagesPerS <= 0 || e.Seconds <= 0 || e.LR <= 0 {
+			t.Errorf("epoch %+v (sparsity want %.6f)", e, want)
+		}
+	}
+	m, err := onnx.Load(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zeros, total := 0, 0
+	for _, name := range []string{"conv1.weight", "conv2.weight", "fc1.weight", "fc2.weight", "fc3.weight"} {
+		tp := m.Initializer(name)
+		if tp == nil {
+			t.Fatalf("no initializer %s", name)
+		}
+		v, err := onnx.DecodeTensor(tp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, x := range v.F32() {
+			if x == 0 {
+				zeros++
+			}
+		}
+		total += v.Len()
+	}
+	if zeros != 26514 || total != 44190 {
+		t.Errorf("saved model: %d zeros of %d, want 26514 of 44190", zeros, total)
+	}
+	if _, err := os.Stat(rep.Best); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	dir := t.TempDir()
+	in := zooModel(t, dir)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{in}, "-o/--output is required"},
+		{[]string{in, "-o", in}, "overwrite the input"},
+		{[]string{in, "-o", "x.onnx", "--optimizer", "rmsprop"}, "--optimizer"},
+		{[]string{in, "-o", "x.onnx", "--schedule-unit", "hour"}, "--schedule-unit"},
+		{[]string{in, "-o", "x.onnx", "--prune-to", "1.5"}, "--prune-to"},
+		{[]string{in, "-o", "x.onnx", "--val-fraction", "0.1", "--val-test"}, "choose one"},
+		{[]string{"-o", "x.onnx"}, "want one model file"},
+		{[]string{in, "--bogus"}, "unknown flag"},
+	} {
+		code, _, stderr := run(c.args...)
+		if code != 2 || !strings.Contains(stderr, c.want) {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", c.args, code, stderr, c.want)
+		}
+	}
+	if code, stdout, _ := run("--help"); code != 0 || !strings.Contains(stdout, "--prune-schedule") {
+		t.Errorf("--help: exit %d, %q", code, stdout)
+	}
+}
+
+// TestNaNStopsAndKeepsInput: a learning rate that makes the loss NaN exits 1
+// naming the step, and writes nothing.
+func TestNaNStops(t *testing.T) {
+	needMNIST(t)
+	dir := t.TempDir()
+	in := zooModel(t, dir)
+	out := filepath.Join(dir, "out.onnx")
+	code, _, stderr := run(in, "-o", out, "--limit", "256", "--batch", "32", "--lr", "1e30", "-q")
+	if code != 1 || !strings.Contains(stderr, "step") || !strings.Contains(stderr, "not finite") {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("%s written after a NaN loss (%v)", out, err)
+	}
+}
