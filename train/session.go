@@ -19,6 +19,11 @@ type Options struct {
 	Output string
 	// Threads bounds the threads of one operator (runtime.Options.Threads).
 	Threads int
+	// Freeze, when not nil, picks the parameters that do not train: they
+	// get no gradient and no optimizer state, and backward skips every node
+	// with no trainable parameter before it (a frozen feature extractor
+	// costs its forward pass only).
+	Freeze func(*Param) bool
 }
 
 // Param is one trainable parameter: an initializer read by an operator's
@@ -34,7 +39,9 @@ type Param struct {
 	// is pinned at zero (a pruned weight): gradients are multiplied by it
 	// after Backward and weights after every optimizer step.
 	Mask []float32
-	// Frozen parameters get gradients but optimizers leave them alone.
+	// Frozen parameters are left alone by optimizers (no state either).
+	// Set through Options.Freeze, they also get no gradient: backward does
+	// not reach them.
 	Frozen bool
 	// Users are the (node, input slot) pairs reading the parameter.
 	Users []Use
@@ -170,6 +177,11 @@ func New(m *onnx.Model, opts Options) (*Session, error) {
 	if err := s.findParams(); err != nil {
 		return nil, err
 	}
+	if opts.Freeze != nil {
+		for _, prm := range s.params {
+			prm.Frozen = opts.Freeze(prm)
+		}
+	}
 	if err := s.planBackward(); err != nil {
 		return nil, err
 	}
@@ -282,7 +294,7 @@ func (s *Session) planBackward() error {
 	g := p.Graph
 	requires := map[string]bool{}
 	for _, prm := range s.params {
-		requires[prm.Name] = true
+		requires[prm.Name] = !prm.Frozen
 	}
 	isF32 := func(name string) bool {
 		t := p.Value(name)
@@ -322,7 +334,7 @@ func (s *Session) planBackward() error {
 		}
 	}
 	if !requires[s.output] {
-		return fmt.Errorf("train: output %q does not depend on any parameter", s.output)
+		return fmt.Errorf("train: output %q does not depend on any trainable parameter", s.output)
 	}
 	var missing []string
 	for i := range p.Steps {
