@@ -6,6 +6,7 @@ import (
 
 	"github.com/onnxprune/onnxprune/data"
 	"github.com/onnxprune/onnxprune/evaluate"
+	"github.com/onnxprune/onnxprune/internal/cli"
 	"github.com/onnxprune/onnxprune/tensor"
 	"github.com/onnxprune/onnxprune/train"
 )
@@ -70,4 +71,31 @@ func checkFits(s *train.Session, d *evaluate.Dataset) error {
 		return fmt.Errorf("output %q has %d classes; the %s labels go up to %d (use --classes to replace the head)", out.Name, k, d.Name, d.Classes-1)
 	}
 	return nil
+}
+
+// selectLabels keeps the images whose label is in keep and relabels them by
+// their position in keep (nil keeps everything).
+func selectLabels(d *evaluate.Dataset, keep []int) (*evaluate.Dataset, error) {
+	if len(keep) == 0 {
+		return d, nil
+	}
+	to := map[int]uint8{}
+	for i, l := range keep {
+		if l < 0 || l >= d.Classes {
+			return nil, cli.Usagef("--labels: %d is not a class of %s (0..%d)", l, d.Name, d.Classes-1)
+		}
+		if _, dup := to[l]; dup {
+			return nil, cli.Usagef("--labels: %d twice", l)
+		}
+		to[l] = uint8(i)
+	}
+	size := d.ImageSize()
+	var pixels, labels []uint8
+	for i, l := range d.Labels {
+		if j, ok := to[int(l)]; ok {
+			pixels = append(pixels, d.Pixels[i*size:(i+1)*size]...)
+			labels = append(labels, j)
+		}
+	}
+	return evaluate.NewDataset(fmt.Sprintf("%s%v", d.Name, keep), d.C, d.H, d.W, len(keep), pixels, labels, d.Norm)
 }

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"time"
@@ -95,7 +96,11 @@ type flags struct {
 	pruneScope, pruneSchedule          string
 	pruneStart, pruneEnd, pruneEvery   int
 	include, exclude                   []string
-	asJSON, quiet, keepZeros, noTimeUp bool
+	asJSON, quiet, keepZeros           bool
+	classes                            int
+	freezeFeatures                     bool
+	freeze                             []string
+	labels                             []int
 }
 
 func newCommand(stdout, stderr io.Writer) (*pflag.FlagSet, func([]string) error) {
@@ -147,6 +152,10 @@ func newCommand(stdout, stderr io.Writer) (*pflag.FlagSet, func([]string) error)
 	fs.IntVar(&f.pruneEvery, "prune-every", 100, "optimizer steps between pruning updates")
 	fs.StringSliceVar(&f.include, "include", nil, "prune only layers whose node, initializer or op type matches one of these regular expressions")
 	fs.StringSliceVar(&f.exclude, "exclude", nil, "do not prune layers matching one of these regular expressions")
+	fs.IntVar(&f.classes, "classes", 0, "replace the final classifier with a new one of K outputs (torch.nn.Linear's init, from --seed)")
+	fs.BoolVar(&f.freezeFeatures, "freeze-features", false, "train only the final classifier")
+	fs.StringSliceVar(&f.freeze, "freeze", nil, "freeze the parameters whose initializer, node or op type matches one of these regular expressions")
+	fs.IntSliceVar(&f.labels, "labels", nil, "train and validate on these classes only, relabelled 0, 1, ... in this order (e.g. 5,6,7,8,9)")
 	fs.BoolVar(&f.asJSON, "json", false, "print the result as JSON on standard output (progress and logs on standard error)")
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "no progress bar")
 	return fs, func(args []string) error { return f.run(args, stdout, stderr) }
@@ -187,6 +196,8 @@ func (f *flags) check(args []string) error {
 		return cli.Usagef("--schedule-unit %q: want step or epoch", f.unit)
 	case f.smoothing < 0 || f.smoothing > 1:
 		return cli.Usagef("--label-smoothing %g: want [0, 1]", f.smoothing)
+	case f.classes < 0:
+		return cli.Usagef("--classes %d is negative", f.classes)
 	case f.limit < 0:
 		return cli.Usagef("--limit %d is negative", f.limit)
 	case f.pruneTo < 0 || f.pruneTo >= 1:
@@ -261,6 +272,9 @@ func (f *flags) run(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if trainSet, err = selectLabels(trainSet, f.labels); err != nil {
+		return err
+	}
 	trainSet = trainSet.Head(f.limit)
 	var trainData, valData train.Loader
 	nTrain, nVal := trainSet.Len(), 0
@@ -277,6 +291,9 @@ func (f *flags) run(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
+		if test, err = selectLabels(test, f.labels); err != nil {
+			return err
+		}
 		nVal = test.Len()
 		valData = newDatasetLoader(test, 0, nVal, f.batch)
 	}
@@ -286,7 +303,11 @@ func (f *flags) run(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	s, err := train.New(m, train.Options{Batch: f.batch, Threads: f.threads})
+	freeze, err := f.freezer(m)
+	if err != nil {
+		return err
+	}
+	s, err := train.New(m, train.Options{Batch: f.batch, Threads: f.threads, Freeze: freeze})
 	if err != nil {
 		return fmt.Errorf("%s: %w", args[0], err)
 	}
@@ -324,7 +345,7 @@ func (f *flags) run(args []string, stdout, stderr io.Writer) error {
 	if !f.asJSON {
 		log = stdout
 	}
-	fmt.Fprintf(log, "model     %s (%d parameters in %d tensors, batch %d)\n", args[0], countParams(s), len(s.Params()), f.batch)
+	fmt.Fprintf(log, "model     %s (%d parameters in %d tensors, %d trainable; batch %d)\n", args[0], countParams(s, false), len(s.Params()), countParams(s, true), f.batch)
 	fmt.Fprintf(log, "data      %s: %d training images, %d validation images\n", f.dataset, nTrain, nVal)
 	if pinned > 0 {
 		fmt.Fprintf(log, "masks     %d zero weights pinned at zero\n", pinned)
@@ -403,10 +424,55 @@ func (f *flags) pruningFor(m *onnx.Model, s *train.Session) (*train.GradualPruni
 	return gp, nil
 }
 
-func countParams(s *train.Session) int {
+func countParams(s *train.Session, trainable bool) int {
 	n := 0
 	for _, p := range s.Params() {
-		n += p.Value.Len()
+		if !trainable || !p.Frozen {
+			n += p.Value.Len()
+		}
 	}
 	return n
+}
+
+// freezer replaces the head (--classes) and returns what --freeze-features
+// and --freeze freeze.
+func (f *flags) freezer(m *onnx.Model) (func(*train.Param) bool, error) {
+	var head *train.Head
+	var err error
+	if f.classes > 0 {
+		if head, err = train.ReplaceHead(m, f.classes, f.seed); err != nil {
+			return nil, err
+		}
+	} else if f.freezeFeatures {
+		if head, err = train.FindHead(m, ""); err != nil {
+			return nil, err
+		}
+	}
+	var res []*regexp.Regexp
+	for _, e := range f.freeze {
+		r, err := regexp.Compile(e)
+		if err != nil {
+			return nil, cli.Usagef("--freeze %q: %v", e, err)
+		}
+		res = append(res, r)
+	}
+	if !f.freezeFeatures && len(res) == 0 {
+		return nil, nil
+	}
+	return func(p *train.Param) bool {
+		if f.freezeFeatures && !head.HeadParams(p) {
+			return true
+		}
+		for _, r := range res {
+			if r.MatchString(p.Name) {
+				return true
+			}
+			for _, u := range p.Users {
+				if r.MatchString(u.Node) || r.MatchString(u.OpType) {
+					return true
+				}
+			}
+		}
+		return false
+	}, nil
 }

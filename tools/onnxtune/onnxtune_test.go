@@ -151,3 +151,38 @@ func TestNaNStops(t *testing.T) {
 		t.Errorf("%s written after a NaN loss (%v)", out, err)
 	}
 }
+
+// TestTransferFrozen: --classes 3 --freeze-features on digits 0-2 writes a
+// model whose feature weights are the input's bytes and whose head has 3
+// outputs; onnxruntime-free check through the saved file.
+func TestTransferFrozen(t *testing.T) {
+	needMNIST(t)
+	dir := t.TempDir()
+	in := zooModel(t, dir)
+	out := filepath.Join(dir, "out.onnx")
+	code, _, stderr := run(in, "-o", out, "--limit", "300", "--batch", "16", "--labels", "0,1,2", "--classes", "3",
+		"--freeze-features", "--momentum", "0.9", "-q")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	a, err := onnx.Load(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := onnx.Load(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"conv1.weight", "conv2.bias", "fc1.weight", "fc2.weight"} {
+		if string(a.Initializer(name).RawData) != string(b.Initializer(name).RawData) {
+			t.Errorf("frozen %s changed", name)
+		}
+	}
+	if d := b.Initializer("fc3.weight").Dims; len(d) != 2 || d[0] != 3 || d[1] != 84 {
+		t.Errorf("head weight %v, want [3 84]", d)
+	}
+	code, _, stderr = run(in, "-o", out, "--limit", "300", "--labels", "0,11", "-q")
+	if code != 2 || !strings.Contains(stderr, "11 is not a class") {
+		t.Errorf("--labels 0,11: exit %d, %q", code, stderr)
+	}
+}

@@ -1,0 +1,67 @@
+#!/usr/bin/python3
+"""PyTorch's training speed on mnist_cnn, the reference for onnxtune's
+images/s: the same network (the tutorial CNN for MNIST), SGD lr 0.01
+momentum 0.9, batch B, the first N MNIST training images normalized once in
+memory, one pass in order; prints images/s of the training loop (forward,
+cross-entropy, backward, step), like onnxtune's train_images_per_s.
+
+Usage: scripts/torch-train-bench.py MNIST_DIR THREADS BATCH N
+"""
+import gzip
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 6, 5)
+        self.pool = nn.MaxPool2d(2, 2)
+        self.conv2 = nn.Conv2d(6, 16, 5)
+        self.fc1 = nn.Linear(16 * 4 * 4, 120)
+        self.fc2 = nn.Linear(120, 84)
+        self.fc3 = nn.Linear(84, 10)
+
+    def forward(self, x):
+        x = self.pool(F.relu(self.conv1(x)))
+        x = self.pool(F.relu(self.conv2(x)))
+        x = torch.flatten(x, 1)
+        x = F.relu(self.fc1(x))
+        x = F.relu(self.fc2(x))
+        return self.fc3(x)
+
+
+def idx(path, offset):
+    with gzip.open(path) as f:
+        return np.frombuffer(f.read(), dtype=np.uint8, offset=offset)
+
+
+def main():
+    d, threads, batch, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    x = idx(os.path.join(d, "train-images-idx3-ubyte.gz"), 16)[: n * 784].reshape(n, 1, 28, 28)
+    y = idx(os.path.join(d, "train-labels-idx1-ubyte.gz"), 8)[:n]
+    x = torch.from_numpy(x.copy()).float().div(255).sub(0.5).div(0.5)
+    y = torch.from_numpy(y.astype(np.int64))
+    m = Net()
+    opt = torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.9)
+    m.train()
+    t0 = time.perf_counter()
+    for lo in range(0, n, batch):
+        opt.zero_grad()
+        loss = F.cross_entropy(m(x[lo:lo + batch]), y[lo:lo + batch])
+        loss.backward()
+        opt.step()
+    dt = time.perf_counter() - t0
+    print(f"torch {torch.__version__} threads {threads} batch {batch}: {n} images in {dt:.2f} s = {n / dt:.0f} images/s")
+
+
+if __name__ == "__main__":
+    main()
