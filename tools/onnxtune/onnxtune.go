@@ -73,34 +73,34 @@ func Main(args []string, stdout, stderr io.Writer) int {
 }
 
 type flags struct {
-	dataset, data, output, best        string
-	epochs, batch, threads             int
-	seed                               uint64
-	optimizer                          string
-	lr, momentum, dampening, wd        float64
-	nesterov, amsgrad                  bool
-	beta1, beta2, eps                  float64
-	smoothing                          float64
-	schedule, unit                     string
-	stepSize                           int
-	gamma, lrMin                       float64
-	milestones                         []int
-	warmup, warmupFactor               float64
-	pctStart, divFactor, finalDiv      float64
-	anneal                             string
-	valFraction                        float64
-	valTest                            bool
-	limit                              int
-	mean, std                          []float32
-	pruneTo, pruneInitial              float64
-	pruneScope, pruneSchedule          string
-	pruneStart, pruneEnd, pruneEvery   int
-	include, exclude                   []string
-	asJSON, quiet, keepZeros           bool
-	classes                            int
-	freezeFeatures                     bool
-	freeze                             []string
-	labels                             []int
+	dataset, data, output, best      string
+	epochs, batch, threads           int
+	seed                             uint64
+	optimizer                        string
+	lr, momentum, dampening, wd      float64
+	nesterov, amsgrad                bool
+	beta1, beta2, eps                float64
+	smoothing                        float64
+	schedule, unit                   string
+	stepSize                         int
+	gamma, lrMin                     float64
+	milestones                       []int
+	warmup, warmupFactor             float64
+	pctStart, divFactor, finalDiv    float64
+	anneal                           string
+	valFraction                      float64
+	valTest                          bool
+	limit                            int
+	mean, std                        []float32
+	pruneTo, pruneInitial            float64
+	pruneScope, pruneSchedule        string
+	pruneStart, pruneEnd, pruneEvery int
+	include, exclude                 []string
+	asJSON, quiet, keepZeros         bool
+	classes                          int
+	freezeFeatures                   bool
+	freeze                           []string
+	labels                           []int
 }
 
 func newCommand(stdout, stderr io.Writer) (*pflag.FlagSet, func([]string) error) {
