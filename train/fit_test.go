@@ -4,55 +4,38 @@ import (
 	"errors"
 	"iter"
 	"math"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/onnxprune/onnxprune/data"
-	"github.com/onnxprune/onnxprune/evaluate"
+	"github.com/onnxprune/onnxprune/internal/testshared"
 	"github.com/onnxprune/onnxprune/models"
 	"github.com/onnxprune/onnxprune/onnx"
 	"github.com/onnxprune/onnxprune/tensor"
 )
 
-// sliceLoader is the minimal Loader of these tests: images [lo, hi) of a
-// data set, batch by batch, shuffled per epoch when seed ≠ 0.
-type sliceLoader struct {
-	d             *evaluate.Dataset
-	lo, hi, batch int
-	seed          uint64
-	x             *tensor.Tensor
-	labels, index []int
-}
-
-func newSliceLoader(d *evaluate.Dataset, lo, hi, batch int, seed uint64) *sliceLoader {
-	return &sliceLoader{d: d, lo: lo, hi: hi, batch: batch, seed: seed}
-}
-
-func (l *sliceLoader) Len() int { return (l.hi - l.lo + l.batch - 1) / l.batch }
-
-func (l *sliceLoader) Epoch(epoch int) iter.Seq2[*data.Batch, error] {
-	return func(yield func(*data.Batch, error) bool) {
-		order := make([]int, l.hi-l.lo)
-		for i := range order {
-			order[i] = l.lo + i
-		}
-		if l.seed != 0 {
-			rand.New(rand.NewPCG(l.seed, uint64(epoch))).Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
-		}
-		size := l.d.ImageSize()
-		for lo := 0; lo < len(order); lo += l.batch {
-			idx := order[lo:min(lo+l.batch, len(order))]
-			b := &data.Batch{X: tensor.New(tensor.Float32, len(idx), l.d.C, l.d.H, l.d.W), Labels: make([]int64, len(idx)), Index: idx}
-			for i, j := range idx {
-				l.d.Fill(b.X.F32()[i*size:(i+1)*size], b.Labels[i:i+1], j, j+1)
-			}
-			if !yield(b, nil) {
-				return
-			}
-		}
+// mnistLoader batches MNIST training images [lo, hi), shuffled per epoch
+// when seed ≠ 0, normalised as the fixtures were trained.
+func mnistLoader(t *testing.T, lo, hi, batch int, seed uint64) *data.Loader {
+	t.Helper()
+	src, err := data.LoadMNIST("", "train")
+	if errors.Is(err, data.ErrNoMNIST) {
+		testshared.Missing(t, err.Error())
 	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx := make([]int, hi-lo)
+	for i := range idx {
+		idx[i] = lo + i
+	}
+	l, err := data.NewLoader(data.NewSubset(src, "mnist-train", idx), data.LoaderOptions{BatchSize: batch,
+		Shuffle: seed != 0, Seed: seed, Transform: &data.Transform{Normalize: &data.MNISTNormalize}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
 }
 
 func zooMNIST(t *testing.T, seed uint64) *onnx.Model {
@@ -68,16 +51,15 @@ func zooMNIST(t *testing.T, seed uint64) *onnx.Model {
 // set; the loss falls, accuracy beats chance by far, the last and best files
 // load and give the session's validation accuracy in a fresh session.
 func TestFitLearnsAndSaves(t *testing.T) {
-	d := loadMNIST(t)
 	s, err := New(zooMNIST(t, 1), Options{Batch: 32})
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
 	last, best := filepath.Join(dir, "last.onnx"), filepath.Join(dir, "best.onnx")
-	val := newSliceLoader(d, 1000, 1300, 32, 0)
+	val := mnistLoader(t, 1000, 1300, 32, 0)
 	steps := 0
-	res, err := Fit(s, newSliceLoader(d, 0, 650, 32, 7), FitOptions{Epochs: 3,
+	res, err := Fit(s, mnistLoader(t, 0, 650, 32, 7), FitOptions{Epochs: 3,
 		Optimizer: &SGD{LR: 0.05, Momentum: 0.9}, Schedule: &Schedule{Kind: ScheduleCosine, LR: 0.05, TMax: 3}, PerEpoch: true,
 		Val: val, LastPath: last, BestPath: best, OnStep: func(StepInfo) { steps++ }})
 	if err != nil {
@@ -126,13 +108,12 @@ func TestFitLearnsAndSaves(t *testing.T) {
 // padded to the session's 8, moves the weights as a session compiled for 5
 // does (no BatchNormalization in this model, so padding is invisible).
 func TestFitPaddedBatchIsTheShortBatch(t *testing.T) {
-	d := loadMNIST(t)
 	run := func(batch int) *Session {
 		s, err := New(zooMNIST(t, 3), Options{Batch: batch})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := Fit(s, newSliceLoader(d, 0, 5, 5, 0), FitOptions{Epochs: 1, Optimizer: &SGD{LR: 0.1, Momentum: 0.9}, LabelSmoothing: 0.1}); err != nil {
+		if _, err := Fit(s, mnistLoader(t, 0, 5, 5, 0), FitOptions{Epochs: 1, Optimizer: &SGD{LR: 0.1, Momentum: 0.9}, LabelSmoothing: 0.1}); err != nil {
 			t.Fatal(err)
 		}
 		return s
@@ -151,7 +132,6 @@ func TestFitPaddedBatchIsTheShortBatch(t *testing.T) {
 // TestFitStopsOnNaN: a learning rate that blows the loss up stops training
 // with the step named, and the files of the last good epoch stay.
 func TestFitStopsOnNaN(t *testing.T) {
-	d := loadMNIST(t)
 	s, err := New(zooMNIST(t, 1), Options{Batch: 32})
 	if err != nil {
 		t.Fatal(err)
@@ -162,7 +142,7 @@ func TestFitStopsOnNaN(t *testing.T) {
 		opt.LR = 1e30 // the epoch after the first explodes
 		return nil
 	}
-	_, err = Fit(s, newSliceLoader(d, 0, 128, 32, 0), FitOptions{Epochs: 3, Optimizer: opt, LastPath: last, OnEpoch: blowUp})
+	_, err = Fit(s, mnistLoader(t, 0, 128, 32, 0), FitOptions{Epochs: 3, Optimizer: opt, LastPath: last, OnEpoch: blowUp})
 	var se *StepError
 	var nf *NonFiniteError
 	if !errors.As(err, &se) || !errors.As(err, &nf) || se.Epoch != 1 {

@@ -82,7 +82,6 @@ func TestGradualPruningSchedules(t *testing.T) {
 		}
 	}
 
-	d := loadMNIST(t)
 	s, err := New(zooMNIST(t, 5), Options{Batch: 16})
 	if err != nil {
 		t.Fatal(err)
@@ -99,7 +98,7 @@ func TestGradualPruningSchedules(t *testing.T) {
 		return m
 	}
 	sparsities := []float64{}
-	_, err = Fit(s, newSliceLoader(d, 0, 64, 16, 0), FitOptions{Epochs: 3, Optimizer: &SGD{LR: 0.01, Momentum: 0.9}, Pruning: gp,
+	_, err = Fit(s, mnistLoader(t, 0, 64, 16, 0), FitOptions{Epochs: 3, Optimizer: &SGD{LR: 0.01, Momentum: 0.9}, Pruning: gp,
 		OnStep: func(st StepInfo) {
 			cur := masks()
 			for name, m := range prev {

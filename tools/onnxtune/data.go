@@ -2,100 +2,134 @@ package onnxtune
 
 import (
 	"fmt"
-	"iter"
 
 	"github.com/onnxprune/onnxprune/data"
-	"github.com/onnxprune/onnxprune/evaluate"
 	"github.com/onnxprune/onnxprune/internal/cli"
-	"github.com/onnxprune/onnxprune/tensor"
 	"github.com/onnxprune/onnxprune/train"
 )
 
-// datasetLoader yields images [lo, hi) of an in-memory data set in order,
-// batch images at a time (the last batch may be smaller). It stands in for
-// data.Loader (shuffling, parallel decoding), which is being built on the
-// data branch; onnxtune switches to it when it lands.
-type datasetLoader struct {
-	d             *evaluate.Dataset
-	lo, hi, batch int
-	b             data.Batch
-}
-
-func newDatasetLoader(d *evaluate.Dataset, lo, hi, batch int) *datasetLoader {
-	return &datasetLoader{d: d, lo: lo, hi: hi, batch: batch}
-}
-
-func (l *datasetLoader) Len() int { return (l.hi - l.lo + l.batch - 1) / l.batch }
-
-func (l *datasetLoader) Epoch(int) iter.Seq2[*data.Batch, error] {
-	return func(yield func(*data.Batch, error) bool) {
-		size := l.d.ImageSize()
-		if l.b.X == nil {
-			l.b.X = tensor.New(tensor.Float32, l.batch, l.d.C, l.d.H, l.d.W)
-			l.b.Labels = make([]int64, l.batch)
-			l.b.Index = make([]int, l.batch)
-		}
-		full := l.b.X.F32()
-		for lo := l.lo; lo < l.hi; lo += l.batch {
-			hi := min(lo+l.batch, l.hi)
-			n := hi - lo
-			l.d.Fill(full[:n*size], l.b.Labels[:n], lo, hi)
-			b := data.Batch{X: &tensor.Tensor{DType: tensor.Float32, Shape: []int{n, l.d.C, l.d.H, l.d.W}, Data: full[:n*size]},
-				Labels: l.b.Labels[:n], Index: l.b.Index[:n]}
-			for i := range b.Index {
-				b.Index[i] = lo + i
-			}
-			if !yield(&b, nil) {
-				return
-			}
-		}
-	}
-}
-
-// checkFits makes sure the data set's images and labels fit the model:
-// the input's C×H×W and the number of classes of the output.
-func checkFits(s *train.Session, d *evaluate.Dataset) error {
+// loaders opens the training data (and the validation data: the held-out
+// --val-fraction, or the test split with --val-test) as data.Loaders for
+// the session's input, and checks that the images and labels fit it.
+func (f *flags) loaders(s *train.Session) (trainData, valData *data.Loader, nTrain, nVal int, err error) {
 	in := s.Program.Inputs()
-	if len(in) != 1 {
-		return fmt.Errorf("onnxtune trains models with one input; this one has %d", len(in))
+	if len(in) != 1 || len(in[0].Shape) != 4 {
+		return nil, nil, 0, 0, fmt.Errorf("onnxtune trains models with one N×C×H×W input; this one has %d inputs", len(in))
 	}
-	want := []int{d.C, d.H, d.W}
-	if shape := in[0].Shape; len(shape) != 4 || !tensor.EqualShape(shape[1:], want) {
-		return fmt.Errorf("input %q is %v; the %s images are %v", in[0].Name, shape, d.Name, want)
-	}
+	model := data.Shape{C: in[0].Shape[1], H: in[0].Shape[2], W: in[0].Shape[3]}
 	out := s.Program.Outputs()[0]
 	if len(out.Shape) != 2 {
-		return fmt.Errorf("output %q is %v, want batch × classes logits", out.Name, out.Shape)
+		return nil, nil, 0, 0, fmt.Errorf("output %q is %v, want batch × classes logits", out.Name, out.Shape)
 	}
-	if k := out.Shape[1]; k < d.Classes {
-		return fmt.Errorf("output %q has %d classes; the %s labels go up to %d (use --classes to replace the head)", out.Name, k, d.Name, d.Classes-1)
+	open := func(split string) (data.Source, error) {
+		spec, err := f.df.Spec(model.C)
+		if err != nil {
+			return nil, err
+		}
+		spec.Split = split
+		src, err := data.Open(spec)
+		if err != nil {
+			return nil, err
+		}
+		if src, err = selectLabels(src, f.labels); err != nil {
+			return nil, err
+		}
+		if k := len(src.Classes()); k > out.Shape[1] {
+			return nil, fmt.Errorf("the model's output %q has %d classes; %s has %d (use --classes to replace the head, or --labels)", out.Name, out.Shape[1], src.Name(), k)
+		}
+		return src, nil
 	}
-	return nil
+	loader := func(src data.Source, shuffle bool) (*data.Loader, error) {
+		t, err := f.df.TransformFor(src.Shape(), model, nil)
+		if err != nil {
+			return nil, err
+		}
+		l, err := data.NewLoader(src, data.LoaderOptions{BatchSize: f.batch, Shuffle: shuffle, Seed: f.df.Seed,
+			Workers: f.df.Workers, Transform: t, SkipBad: f.df.SkipBad})
+		if err != nil {
+			return nil, err
+		}
+		if got := l.SampleShape(); got.C != model.C || got.H != model.H || got.W != model.W {
+			return nil, fmt.Errorf("the %s images are %v after the transform %q; the model's input %q is %v", src.Name(), got, t, in[0].Name, model)
+		}
+		return l, nil
+	}
+	tr, err := open("train")
+	if err != nil {
+		return nil, nil, 0, 0, err
+	}
+	tr = data.Head(tr, f.limit)
+	if trainData, err = loader(tr, f.shuffle); err != nil {
+		return nil, nil, 0, 0, err
+	}
+	split := ""
+	switch {
+	case f.df.ValFraction > 0:
+		split = "val"
+	case f.valTest:
+		split = "test"
+	}
+	if split != "" {
+		v, err := open(split)
+		if err != nil {
+			return nil, nil, 0, 0, err
+		}
+		if valData, err = loader(v, false); err != nil {
+			return nil, nil, 0, 0, err
+		}
+		nVal = v.Len()
+	}
+	return trainData, valData, tr.Len(), nVal, nil
 }
 
-// selectLabels keeps the images whose label is in keep and relabels them by
-// their position in keep (nil keeps everything).
-func selectLabels(d *evaluate.Dataset, keep []int) (*evaluate.Dataset, error) {
+// relabeled is the samples of a source whose labels are in a list,
+// relabelled by their position in it.
+type relabeled struct {
+	*data.Subset
+	to      map[int]int
+	classes []string
+}
+
+func (r *relabeled) Classes() []string { return r.classes }
+
+func (r *relabeled) Read(i int, img *data.Image) (int, error) {
+	l, err := r.Subset.Read(i, img)
+	return r.to[l], err
+}
+
+// selectLabels keeps the samples whose label is in keep and relabels them
+// 0, 1, ... in keep's order (nil keeps everything). Finding them reads every
+// label once.
+func selectLabels(src data.Source, keep []int) (data.Source, error) {
 	if len(keep) == 0 {
-		return d, nil
+		return src, nil
 	}
-	to := map[int]uint8{}
+	names := src.Classes()
+	r := &relabeled{to: map[int]int{}}
 	for i, l := range keep {
-		if l < 0 || l >= d.Classes {
-			return nil, cli.Usagef("--labels: %d is not a class of %s (0..%d)", l, d.Name, d.Classes-1)
+		if l < 0 || l >= len(names) {
+			return nil, cli.Usagef("--labels: %d is not a class of %s (0..%d)", l, src.Name(), len(names)-1)
 		}
-		if _, dup := to[l]; dup {
+		if _, dup := r.to[l]; dup {
 			return nil, cli.Usagef("--labels: %d twice", l)
 		}
-		to[l] = uint8(i)
+		r.to[l] = i
+		r.classes = append(r.classes, names[l])
 	}
-	size := d.ImageSize()
-	var pixels, labels []uint8
-	for i, l := range d.Labels {
-		if j, ok := to[int(l)]; ok {
-			pixels = append(pixels, d.Pixels[i*size:(i+1)*size]...)
-			labels = append(labels, j)
+	var idx []int
+	var img data.Image
+	for i := range src.Len() {
+		l, err := src.Read(i, &img)
+		if err != nil {
+			return nil, err
+		}
+		if _, ok := r.to[l]; ok {
+			idx = append(idx, i)
 		}
 	}
-	return evaluate.NewDataset(fmt.Sprintf("%s%v", d.Name, keep), d.C, d.H, d.W, len(keep), pixels, labels, d.Norm)
+	if len(idx) == 0 {
+		return nil, fmt.Errorf("%s has no sample of the classes %v", src.Name(), keep)
+	}
+	r.Subset = data.NewSubset(src, fmt.Sprintf("%s%v", src.Name(), keep), idx)
+	return r, nil
 }

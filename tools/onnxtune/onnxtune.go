@@ -20,7 +20,6 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/onnxprune/onnxprune/evaluate"
 	"github.com/onnxprune/onnxprune/internal/cli"
 	"github.com/onnxprune/onnxprune/internal/fsutil"
 	"github.com/onnxprune/onnxprune/onnx"
@@ -73,7 +72,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 }
 
 type flags struct {
-	dataset, data, output, best      string
+	output, best                     string
 	epochs, batch, threads           int
 	seed                             uint64
 	optimizer                        string
@@ -88,10 +87,9 @@ type flags struct {
 	warmup, warmupFactor             float64
 	pctStart, divFactor, finalDiv    float64
 	anneal                           string
-	valFraction                      float64
-	valTest                          bool
+	valTest, shuffle                 bool
 	limit                            int
-	mean, std                        []float32
+	df                               *cli.DataFlags
 	pruneTo, pruneInitial            float64
 	pruneScope, pruneSchedule        string
 	pruneStart, pruneEnd, pruneEvery int
@@ -106,8 +104,8 @@ type flags struct {
 func newCommand(stdout, stderr io.Writer) (*pflag.FlagSet, func([]string) error) {
 	fs := cli.NewFlagSet("onnxtune", synopsis)
 	var f flags
-	fs.StringVar(&f.dataset, "dataset", "mnist", "data set: mnist or cifar10")
-	fs.StringVar(&f.data, "data", "", "folder of the data set's files (MNIST default: $MNIST_DIR or the GoMNIST module)")
+	f.df = cli.AddDataFlags(fs, "train")
+	fs.BoolVar(&f.shuffle, "shuffle", true, "shuffle the training set every epoch (seeded by --data-seed and the epoch)")
 	fs.StringVarP(&f.output, "output", "o", "", "write the trained model here (required)")
 	fs.StringVar(&f.best, "best", "", "write the best epoch's model here (default <output>.best.onnx when validating)")
 	fs.IntVar(&f.epochs, "epochs", 1, "epochs to train")
@@ -137,11 +135,8 @@ func newCommand(stdout, stderr io.Writer) (*pflag.FlagSet, func([]string) error)
 	fs.StringVar(&f.anneal, "anneal", "cos", "OneCycleLR anneal strategy: cos or linear")
 	fs.Float64Var(&f.warmup, "warmup-epochs", 0, "linear warm-up (LinearLR) for this many epochs before the schedule")
 	fs.Float64Var(&f.warmupFactor, "warmup-factor", 1.0/3, "LinearLR start_factor of the warm-up")
-	fs.Float64Var(&f.valFraction, "val-fraction", 0, "validate on this last fraction of the training split (not trained on)")
-	fs.BoolVar(&f.valTest, "val-test", false, "validate on the test split")
+	fs.BoolVar(&f.valTest, "val-test", false, "validate on the test split (else on the --val-fraction held out, if any)")
 	fs.IntVarP(&f.limit, "limit", "n", 0, "use only the first N training images (0: all)")
-	fs.Float32SliceVar(&f.mean, "mean", nil, "normalization mean, one value or one per channel (default 0.5)")
-	fs.Float32SliceVar(&f.std, "std", nil, "normalization std, one value or one per channel (default 0.5)")
 	fs.BoolVar(&f.keepZeros, "keep-zeros", true, "pin the zeros of the input's Conv/Gemm/MatMul weights (a pruned model stays pruned)")
 	fs.Float64Var(&f.pruneTo, "prune-to", 0, "prune by magnitude to this sparsity while training (0: no pruning)")
 	fs.Float64Var(&f.pruneInitial, "prune-initial", 0, "sparsity the pruning schedule starts from")
@@ -188,9 +183,7 @@ func (f *flags) check(args []string) error {
 		return cli.Usagef("--epochs %d: want at least 1", f.epochs)
 	case f.batch < 1 || f.batch > 1<<16:
 		return cli.Usagef("--batch %d out of range [1, 65536]", f.batch)
-	case f.valFraction < 0 || f.valFraction >= 1:
-		return cli.Usagef("--val-fraction %g: want a fraction in [0, 1)", f.valFraction)
-	case f.valFraction > 0 && f.valTest:
+	case f.df.ValFraction > 0 && f.valTest:
 		return cli.Usagef("--val-fraction and --val-test: choose one")
 	case f.unit != "step" && f.unit != "epoch":
 		return cli.Usagef("--schedule-unit %q: want step or epoch", f.unit)
@@ -264,41 +257,6 @@ func (f *flags) run(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	norm := evaluate.Normalize{Mean: f.mean, Std: f.std}
-	trainSet, err := evaluate.Load(f.dataset, f.data, "train", norm)
-	if errors.Is(err, evaluate.ErrUnknownDataset) {
-		return cli.Usagef("--dataset: %v", err)
-	}
-	if err != nil {
-		return err
-	}
-	if trainSet, err = selectLabels(trainSet, f.labels); err != nil {
-		return err
-	}
-	trainSet = trainSet.Head(f.limit)
-	var trainData, valData train.Loader
-	nTrain, nVal := trainSet.Len(), 0
-	switch {
-	case f.valFraction > 0:
-		nVal = int(math.Round(f.valFraction * float64(nTrain)))
-		nTrain -= nVal
-		if nVal == 0 || nTrain == 0 {
-			return cli.Usagef("--val-fraction %g of %d images leaves an empty split", f.valFraction, trainSet.Len())
-		}
-		valData = newDatasetLoader(trainSet, nTrain, nTrain+nVal, f.batch)
-	case f.valTest:
-		test, err := evaluate.Load(f.dataset, f.data, "test", norm)
-		if err != nil {
-			return err
-		}
-		if test, err = selectLabels(test, f.labels); err != nil {
-			return err
-		}
-		nVal = test.Len()
-		valData = newDatasetLoader(test, 0, nVal, f.batch)
-	}
-	trainData = newDatasetLoader(trainSet, 0, nTrain, f.batch)
-
 	m, err := onnx.Load(args[0])
 	if err != nil {
 		return err
@@ -311,8 +269,9 @@ func (f *flags) run(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", args[0], err)
 	}
-	if err := checkFits(s, trainSet); err != nil {
-		return fmt.Errorf("%s: %w", args[0], err)
+	trainData, valData, nTrain, nVal, err := f.loaders(s)
+	if err != nil {
+		return err
 	}
 	pinned := 0
 	if f.keepZeros {
@@ -323,8 +282,9 @@ func (f *flags) run(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fo := train.FitOptions{Epochs: f.epochs, Optimizer: opt, Schedule: sched, PerEpoch: f.unit == "epoch",
-		LabelSmoothing: f.smoothing, Val: valData, LastPath: f.output}
-	if valData != nil {
+		LabelSmoothing: f.smoothing, LastPath: f.output}
+	if valData != nil { // (a nil *data.Loader is not a nil train.Loader)
+		fo.Val = valData
 		fo.BestPath = f.best
 		if fo.BestPath == "" {
 			fo.BestPath = strings.TrimSuffix(f.output, filepath.Ext(f.output)) + ".best.onnx"
@@ -346,7 +306,7 @@ func (f *flags) run(args []string, stdout, stderr io.Writer) error {
 		log = stdout
 	}
 	fmt.Fprintf(log, "model     %s (%d parameters in %d tensors, %d trainable; batch %d)\n", args[0], countParams(s, false), len(s.Params()), countParams(s, true), f.batch)
-	fmt.Fprintf(log, "data      %s: %d training images, %d validation images\n", f.dataset, nTrain, nVal)
+	fmt.Fprintf(log, "data      %s: %d training images, %d validation images\n", f.df.Dataset, nTrain, nVal)
 	if pinned > 0 {
 		fmt.Fprintf(log, "masks     %d zero weights pinned at zero\n", pinned)
 	}
@@ -374,7 +334,7 @@ func (f *flags) run(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	rep := report{Model: args[0], Output: f.output, Dataset: f.dataset, TrainImages: nTrain, ValImages: nVal,
+	rep := report{Model: args[0], Output: f.output, Dataset: f.df.Dataset, TrainImages: nTrain, ValImages: nVal,
 		Optimizer: f.optimizer, Epochs: res.Epochs, BestEpoch: res.BestEpoch, Sparsity: s.Sparsity(nil),
 		PinnedZeros: pinned, Seconds: time.Since(start).Seconds()}
 	if valData != nil {

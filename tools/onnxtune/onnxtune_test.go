@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/onnxprune/onnxprune/evaluate"
+	"github.com/onnxprune/onnxprune/data"
 	"github.com/onnxprune/onnxprune/internal/testshared"
 	"github.com/onnxprune/onnxprune/models"
 	"github.com/onnxprune/onnxprune/onnx"
@@ -17,7 +17,7 @@ import (
 
 func needMNIST(t *testing.T) {
 	t.Helper()
-	if _, err := evaluate.MNISTDir(); errors.Is(err, evaluate.ErrNoMNIST) || err != nil {
+	if _, err := data.MNISTDir(); errors.Is(err, data.ErrNoMNIST) || err != nil {
 		testshared.Missing(t, "MNIST: "+err.Error())
 	}
 }
