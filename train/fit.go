@@ -51,10 +51,20 @@ type FitOptions struct {
 	// OnEpoch is called after every epoch, after the models are written;
 	// an error stops training.
 	OnEpoch func(EpochResult) error
-	// Context, when done, stops training after the step in flight (Fit then
-	// returns the context's error, with the last full epoch saved).
+	// Context, when done, stops training after the step in flight: Fit
+	// writes a checkpoint there (with CheckpointDir) and returns an error
+	// wrapping ErrInterrupted and the context's error.
 	Context context.Context
+	// CheckpointDir, when not empty, receives a checkpoint after every
+	// epoch and when the context stops training (WriteCheckpoint).
+	CheckpointDir string
+	// Resume, when not nil, continues from a checkpoint (LoadCheckpoint;
+	// the session must be built from its model). It overrides StartEpoch.
+	Resume *Checkpoint
 }
+
+// ErrInterrupted is wrapped by Fit's error when its context stopped it.
+var ErrInterrupted = errors.New("training interrupted")
 
 // StepInfo describes one optimizer step.
 type StepInfo struct {
@@ -155,18 +165,47 @@ func Fit(s *Session, trainData Loader, opts FitOptions) (*FitResult, error) {
 
 	res := &FitResult{BestEpoch: -1, BestValAccuracy: math.Inf(-1)}
 	bestLoss := math.Inf(1)
-	for epoch := opts.StartEpoch; epoch < opts.Epochs; epoch++ {
+	first, skip := opts.StartEpoch, 0
+	var resumed *Checkpoint
+	if c := opts.Resume; c != nil {
+		if err := c.restore(s, opts.Optimizer); err != nil {
+			return nil, err
+		}
+		res.Epochs = append(res.Epochs, c.Results...)
+		res.BestEpoch, res.BestValAccuracy, bestLoss = c.BestEpoch, c.BestValAccuracy, c.BestLoss
+		first, skip, resumed = c.Epoch, c.Step, c
+	}
+	checkpoint := func(epoch, step int, lossSum float64, images, correct int) error {
+		if opts.CheckpointDir == "" {
+			return nil
+		}
+		return WriteCheckpoint(opts.CheckpointDir, s, opts.Optimizer, &Checkpoint{Epoch: epoch, Step: step,
+			LossSum: lossSum, Images: images, Correct: correct, Results: res.Epochs,
+			BestEpoch: res.BestEpoch, BestValAccuracy: res.BestValAccuracy, BestLoss: bestLoss})
+	}
+	for epoch := first; epoch < opts.Epochs; epoch++ {
 		start := time.Now()
 		s.SetTraining(true)
 		var lossSum float64
 		images, correct, step := 0, 0, 0
+		if resumed != nil && epoch == resumed.Epoch {
+			lossSum, images, correct = resumed.LossSum, resumed.Images, resumed.Correct
+		}
 		lr := currentLR(opts.Optimizer)
 		for b, err := range trainData.Epoch(epoch) {
 			if err != nil {
 				return res, fmt.Errorf("train: epoch %d, batch %d: %w", epoch, step, err)
 			}
+			if skip > 0 { // trained before the checkpoint
+				skip--
+				step++
+				continue
+			}
 			if err := ctx.Err(); err != nil {
-				return res, err
+				if cerr := checkpoint(epoch, step, lossSum, images, correct); cerr != nil {
+					return res, fmt.Errorf("train: %w at epoch %d, step %d; writing the checkpoint failed: %v", ErrInterrupted, epoch, step, cerr)
+				}
+				return res, fmt.Errorf("train: %w at epoch %d, step %d: %w", ErrInterrupted, epoch, step, err)
 			}
 			global := epoch*steps + step
 			pos := global
@@ -255,6 +294,9 @@ func Fit(s *Session, trainData Loader, opts FitOptions) (*FitResult, error) {
 			}
 		}
 		res.Epochs = append(res.Epochs, r)
+		if err := checkpoint(epoch+1, 0, 0, 0, 0); err != nil {
+			return res, err
+		}
 		if opts.OnEpoch != nil {
 			if err := opts.OnEpoch(r); err != nil {
 				return res, err

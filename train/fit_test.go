@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/onnxprune/onnxprune/data"
@@ -15,11 +16,18 @@ import (
 	"github.com/onnxprune/onnxprune/tensor"
 )
 
+var (
+	mnistOnce  sync.Once
+	mnistTrain *data.Bytes
+	mnistErr   error
+)
+
 // mnistLoader batches MNIST training images [lo, hi), shuffled per epoch
 // when seed ≠ 0, normalised as the fixtures were trained.
 func mnistLoader(t *testing.T, lo, hi, batch int, seed uint64) *data.Loader {
 	t.Helper()
-	src, err := data.LoadMNIST("", "train")
+	mnistOnce.Do(func() { mnistTrain, mnistErr = data.LoadMNIST("", "train") })
+	src, err := mnistTrain, mnistErr
 	if errors.Is(err, data.ErrNoMNIST) {
 		testshared.Missing(t, err.Error())
 	}

@@ -1,6 +1,9 @@
 package train
 
-import "math"
+import (
+	"fmt"
+	"math"
+)
 
 // An Optimizer updates parameters in place from their gradients. Step also
 // re-applies each parameter's mask, so pruned weights stay exactly zero.
@@ -161,4 +164,111 @@ func (o *Adam) Step(params []*Param) {
 		}
 		p.applyMask()
 	}
+}
+
+// OptimizerState is an optimizer's per-parameter state by parameter name,
+// for checkpoints: SGD's momentum buffers, Adam's step counts and moments.
+type OptimizerState struct {
+	Kind    string
+	Steps   map[string]int
+	Buffers map[string][][]float32
+}
+
+// Stateful optimizers can save and restore their state.
+type Stateful interface {
+	State() OptimizerState
+	// SetState restores a state for params (by name); it fails on a
+	// parameter it does not know or a buffer of the wrong size.
+	SetState(params []*Param, st OptimizerState) error
+}
+
+func byName(params []*Param) map[string]*Param {
+	m := make(map[string]*Param, len(params))
+	for _, p := range params {
+		m[p.Name] = p
+	}
+	return m
+}
+
+func checkBuf(kind string, p *Param, bufs [][]float32, want int) error {
+	if len(bufs) != want {
+		return fmt.Errorf("train: %s state of %q has %d buffers, want %d", kind, p.Name, len(bufs), want)
+	}
+	for _, b := range bufs {
+		if len(b) != p.Value.Len() {
+			return fmt.Errorf("train: %s state of %q has %d values for %d weights", kind, p.Name, len(b), p.Value.Len())
+		}
+	}
+	return nil
+}
+
+// State implements Stateful.
+func (o *SGD) State() OptimizerState {
+	st := OptimizerState{Kind: "sgd", Buffers: map[string][][]float32{}}
+	for p, b := range o.buf {
+		st.Buffers[p.Name] = [][]float32{append([]float32(nil), b...)}
+	}
+	return st
+}
+
+// SetState implements Stateful.
+func (o *SGD) SetState(params []*Param, st OptimizerState) error {
+	if st.Kind != "sgd" {
+		return fmt.Errorf("train: cannot restore %s state into SGD", st.Kind)
+	}
+	ps := byName(params)
+	o.buf = map[*Param][]float32{}
+	for name, bufs := range st.Buffers {
+		p := ps[name]
+		if p == nil {
+			return fmt.Errorf("train: SGD state for unknown parameter %q", name)
+		}
+		if err := checkBuf("SGD", p, bufs, 1); err != nil {
+			return err
+		}
+		o.buf[p] = append([]float32(nil), bufs[0]...)
+	}
+	return nil
+}
+
+// State implements Stateful.
+func (o *Adam) State() OptimizerState {
+	st := OptimizerState{Kind: "adam", Steps: map[string]int{}, Buffers: map[string][][]float32{}}
+	for p, s := range o.state {
+		st.Steps[p.Name] = s.t
+		b := [][]float32{append([]float32(nil), s.m...), append([]float32(nil), s.v...)}
+		if s.vmax != nil {
+			b = append(b, append([]float32(nil), s.vmax...))
+		}
+		st.Buffers[p.Name] = b
+	}
+	return st
+}
+
+// SetState implements Stateful.
+func (o *Adam) SetState(params []*Param, st OptimizerState) error {
+	if st.Kind != "adam" {
+		return fmt.Errorf("train: cannot restore %s state into Adam", st.Kind)
+	}
+	ps := byName(params)
+	o.state = map[*Param]*adamState{}
+	for name, bufs := range st.Buffers {
+		p := ps[name]
+		if p == nil {
+			return fmt.Errorf("train: Adam state for unknown parameter %q", name)
+		}
+		want := 2
+		if o.AMSGrad {
+			want = 3
+		}
+		if err := checkBuf("Adam", p, bufs, want); err != nil {
+			return err
+		}
+		s := &adamState{t: st.Steps[name], m: append([]float32(nil), bufs[0]...), v: append([]float32(nil), bufs[1]...)}
+		if o.AMSGrad {
+			s.vmax = append([]float32(nil), bufs[2]...)
+		}
+		o.state[p] = s
+	}
+	return nil
 }

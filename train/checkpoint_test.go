@@ -1,0 +1,98 @@
+package train
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+)
+
+// TestResumeIsBitExact: a run interrupted in the middle of an epoch and
+// resumed from its checkpoint ends with exactly the weights, masks and
+// epoch losses of the uninterrupted run (shuffled data, per-step cosine
+// schedule, momentum or Adam state, gradual pruning).
+func TestResumeIsBitExact(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		opt  func() Scheduled
+		stop int
+	}{
+		{"sgd", func() Scheduled { return &SGD{LR: 0.05, Momentum: 0.9, Nesterov: true} }, 7},
+		{"adam", func() Scheduled { a := NewAdamW(3e-3); a.AMSGrad = true; return a }, 13},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			const batch, epochs = 16, 2
+			fit := func(s *Session, opts FitOptions) (*FitResult, error) {
+				opts.Epochs = epochs
+				opts.Schedule = &Schedule{Kind: ScheduleCosine, LR: 0.05, TMax: epochs * 10}
+				opts.Pruning = &GradualPruning{Final: 0.5, Global: true, StartEpoch: 0, EndEpoch: 1, Every: 3}
+				return Fit(s, mnistLoader(t, 0, 152, batch, 11), opts)
+			}
+			a, err := New(zooMNIST(t, 4), Options{Batch: batch})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := fit(a, FitOptions{Optimizer: c.opt()})
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			dir := t.TempDir()
+			b, err := New(zooMNIST(t, 4), Options{Batch: batch})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			_, err = fit(b, FitOptions{Optimizer: c.opt(), Context: ctx, CheckpointDir: dir, OnStep: func(st StepInfo) {
+				if st.GlobalStep == c.stop {
+					cancel()
+				}
+			}})
+			if !errors.Is(err, ErrInterrupted) || !errors.Is(err, context.Canceled) {
+				t.Fatalf("interrupted run: %v", err)
+			}
+			m, ck, err := LoadCheckpoint(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ck.Epoch*10+ck.Step != c.stop {
+				t.Fatalf("checkpoint at epoch %d step %d, want global step %d", ck.Epoch, ck.Step, c.stop)
+			}
+			r, err := New(m, Options{Batch: batch})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := fit(r, FitOptions{Optimizer: c.opt(), Resume: ck})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, p := range a.Params() {
+				q := r.Params()[i]
+				for j, v := range p.Value.F32() {
+					if v != q.Value.F32()[j] {
+						t.Fatalf("%s[%d]: %g uninterrupted, %g resumed", p.Name, j, v, q.Value.F32()[j])
+					}
+				}
+				if (p.Mask == nil) != (q.Mask == nil) {
+					t.Fatalf("%s: masks differ", p.Name)
+				}
+			}
+			if len(got.Epochs) != epochs {
+				t.Fatalf("%d epoch results after resuming", len(got.Epochs))
+			}
+			for i := range want.Epochs {
+				if got.Epochs[i].TrainLoss != want.Epochs[i].TrainLoss || got.Epochs[i].TrainAccuracy != want.Epochs[i].TrainAccuracy {
+					t.Errorf("epoch %d: loss %v acc %v resumed, %v %v uninterrupted", i, got.Epochs[i].TrainLoss,
+						got.Epochs[i].TrainAccuracy, want.Epochs[i].TrainLoss, want.Epochs[i].TrainAccuracy)
+				}
+			}
+			if a.Sparsity(nil) != 0.5 || r.Sparsity(nil) != 0.5 {
+				t.Errorf("sparsity %v and %v, want 0.5", a.Sparsity(nil), r.Sparsity(nil))
+			}
+		})
+	}
+	if _, _, err := LoadCheckpoint(filepath.Join(t.TempDir(), "none")); !errors.Is(err, ErrNoCheckpoint) {
+		t.Errorf("empty folder: %v", err)
+	}
+}
