@@ -34,7 +34,7 @@ for w in $what; do
 		echo "1. from scratch, 3 epochs: test accuracy $(acc out/tune/scratch.onnx) (PyTorch 98.57%)"
 		;;
 	2)
-		bin/onnxprune --amount 0.9 --scope global -o out/tune/g90.onnx $F/mnist_cnn/model.onnx >/dev/null
+		rm -f out/tune/g90.onnx; bin/onnxprune --amount 0.9 --scope global -o out/tune/g90.onnx $F/mnist_cnn/model.onnx >/dev/null
 		bin/onnxtune out/tune/g90.onnx --epochs 1 --batch 64 --lr 0.01 --momentum 0.9 --threads 2 -q \
 			-o out/tune/g90.ft.onnx --json >out/tune/g90.json
 		echo "2. fine-tune global 0.9, 1 epoch: test accuracy $(acc out/tune/g90.ft.onnx) (before $(acc out/tune/g90.onnx); PyTorch 98.31%), sparsity $(sparsity out/tune/g90.json)"
@@ -43,7 +43,7 @@ for w in $what; do
 		bin/onnxtune $F/mnist_cnn/model.onnx --epochs 3 --lr 0.01 --momentum 0.9 --threads 2 -q \
 			--prune-to 0.95 --prune-schedule cubic --prune-start 0 --prune-end 2 --prune-every 50 \
 			-o out/tune/gradual95.onnx --json >out/tune/gradual95.json
-		bin/onnxprune --amount 0.95 --scope global -o out/tune/g95.onnx $F/mnist_cnn/model.onnx >/dev/null
+		rm -f out/tune/g95.onnx; bin/onnxprune --amount 0.95 --scope global -o out/tune/g95.onnx $F/mnist_cnn/model.onnx >/dev/null
 		bin/onnxtune out/tune/g95.onnx --epochs 3 --lr 0.01 --momentum 0.9 --threads 2 -q \
 			-o out/tune/oneshot95.onnx --json >out/tune/oneshot95.json
 		echo "3. 95% global: gradual cubic over epochs 0-2 $(acc out/tune/gradual95.onnx) (sparsity $(sparsity out/tune/gradual95.json)); one-shot then 3 epochs $(acc out/tune/oneshot95.onnx) (sparsity $(sparsity out/tune/oneshot95.json); before fine-tuning $(acc out/tune/g95.onnx))"

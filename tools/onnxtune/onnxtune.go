@@ -99,7 +99,8 @@ type flags struct {
 	include, exclude                 []string
 	asJSON, quiet, keepZeros         bool
 	classes                          int
-	resume, ckptDir                  string
+	resume, ckptDir, logDir          string
+	logEvery                         int
 	freezeFeatures                   bool
 	freeze                           []string
 	labels                           []int
@@ -157,6 +158,8 @@ func newCommand(stdout, stderr io.Writer) (*pflag.FlagSet, func([]string) error)
 	fs.IntSliceVar(&f.labels, "labels", nil, "train and validate on these classes only, relabelled 0, 1, ... in this order (e.g. 5,6,7,8,9)")
 	fs.StringVar(&f.ckptDir, "checkpoint-dir", "", "write a checkpoint here after every epoch and on Ctrl-C (default <output>.ckpt; \"none\" for none)")
 	fs.StringVar(&f.resume, "resume", "", "continue the run whose checkpoint is in DIR (same flags; the model argument may be left out)")
+	fs.StringVar(&f.logDir, "log-dir", "", "append metrics to DIR/metrics.jsonl: steps, and epochs with resident memory and CPU time")
+	fs.IntVar(&f.logEvery, "log-every", 50, "log a step record every this many optimizer steps")
 	fs.BoolVar(&f.asJSON, "json", false, "print the result as JSON on standard output (progress and logs on standard error)")
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "no progress bar")
 	return fs, func(args []string) error { return f.run(args, stdout, stderr) }
@@ -337,10 +340,21 @@ func (f *flags) run(args []string, stdout, stderr io.Writer) error {
 	if pinned > 0 {
 		fmt.Fprintf(log, "masks     %d zero weights pinned at zero\n", pinned)
 	}
+	var mlog *metricsLog
+	if f.logDir != "" {
+		if mlog, err = openMetricsLog(f.logDir, f.logEvery); err != nil {
+			return err
+		}
+		defer mlog.close()
+	}
 	bar := newProgress(stderr, !f.quiet && isTerminal(stderr), f.epochs, trainData.Len(), f.batch)
-	fo.OnStep = bar.step
+	fo.OnStep = func(st train.StepInfo) {
+		bar.step(st)
+		mlog.step(st)
+	}
 	fo.OnEpoch = func(r train.EpochResult) error {
 		bar.epochDone()
+		mlog.epoch(r)
 		line := fmt.Sprintf("epoch %d   train loss %.4f acc %.2f%%   lr %.3g   sparsity %.4f   %.0f img/s   %.1f s",
 			r.Epoch+1, r.TrainLoss, 100*r.TrainAccuracy, r.LR, r.Sparsity, r.TrainImagesPerS, r.Seconds)
 		if r.HasVal {
@@ -364,6 +378,10 @@ func (f *flags) run(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := mlog.close(); err != nil {
+		return err
+	}
+	mlog = nil
 	rep := report{Model: name, Output: f.output, Dataset: f.df.Dataset, TrainImages: nTrain, ValImages: nVal,
 		Optimizer: f.optimizer, Epochs: res.Epochs, BestEpoch: res.BestEpoch, Sparsity: s.Sparsity(nil),
 		PinnedZeros: pinned, Seconds: time.Since(start).Seconds()}

@@ -49,9 +49,10 @@ func TestJSONRun(t *testing.T) {
 	dir := t.TempDir()
 	in := zooModel(t, dir)
 	out := filepath.Join(dir, "out.onnx")
-	code, stdout, stderr := run(in, "-o", out, "--limit", "384", "--val-fraction", "0.25", "--epochs", "2", "--batch", "32",
+	code, stdout, stderr := run(in, "-o", out, "--limit", "384", "--val-fraction", "0.005", "--epochs", "2", "--batch", "32",
 		"--momentum", "0.9", "--lr", "0.02", "--schedule", "cosine", "--warmup-epochs", "0.5",
-		"--prune-to", "0.6", "--prune-end", "1", "--prune-every", "3", "--json", "-q")
+		"--prune-to", "0.6", "--prune-end", "1", "--prune-every", "3", "--json", "-q",
+		"--log-dir", filepath.Join(dir, "logs"), "--log-every", "5")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -107,6 +108,31 @@ func TestJSONRun(t *testing.T) {
 	}
 	if _, err := os.Stat(rep.Best); err != nil {
 		t.Error(err)
+	}
+	logged, err := os.ReadFile(filepath.Join(dir, "logs", "metrics.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]int{}
+	for _, line := range strings.Split(strings.TrimSpace(string(logged)), "\n") {
+		var rec struct {
+			Kind     string
+			RSS      int64   `json:"rss_bytes"`
+			CPU      float64 `json:"cpu_seconds"`
+			Sparsity *float64
+		}
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("metrics line %q: %v", line, err)
+		}
+		kinds[rec.Kind]++
+		if rec.Kind == "epoch" && (rec.RSS <= 0 || rec.CPU <= 0 || rec.Sparsity == nil) {
+			t.Errorf("epoch record %s", line)
+		}
+	}
+	// 384 training images in batches of 32: 12 steps an epoch; steps 5,
+	// 10, 12 (epoch end), 15, 20, 24.
+	if kinds["epoch"] != 2 || kinds["step"] != 6 {
+		t.Errorf("logged %v, want 2 epochs and 6 steps", kinds)
 	}
 }
 
