@@ -1,6 +1,3 @@
-// Package onnxtune is the onnxtune command: fine-tuning, training from
-// scratch and gradual magnitude pruning of an ONNX image classifier on the
-// Go engine (package train), with PyTorch's optimizers and schedules.
 package onnxtune
 
 import (
