@@ -2,7 +2,6 @@ package onnxtune
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -56,19 +55,7 @@ Exit status: 0 done, 1 failure (bad model or data, NaN loss, interrupted), 2 usa
 // exit status.
 func Main(args []string, stdout, stderr io.Writer) int {
 	fs, run := newCommand(stdout, stderr)
-	if code, ok := cli.Parse(fs, args, stdout, stderr); !ok {
-		return code
-	}
-	if err := run(fs.Args()); err != nil {
-		fmt.Fprintf(stderr, "onnxtune: %v\n", err)
-		var ue *cli.UsageError
-		if errors.As(err, &ue) {
-			fmt.Fprintln(stderr, "Run 'onnxtune --help' for usage.")
-			return cli.ExitUsage
-		}
-		return cli.ExitFailure
-	}
-	return cli.ExitOK
+	return cli.Run(fs, args, stdout, stderr, run)
 }
 
 type flags struct {
@@ -344,13 +331,13 @@ func (f *flags) run(args []string, stdout, stderr io.Writer) error {
 		}
 		defer mlog.close()
 	}
-	bar := newProgress(stderr, !f.quiet && isTerminal(stderr), f.epochs, trainData.Len(), f.batch)
+	bar := newProgress(stderr, !f.quiet, f.epochs)
 	fo.OnStep = func(st train.StepInfo) {
 		bar.step(st)
 		mlog.step(st)
 	}
 	fo.OnEpoch = func(r train.EpochResult) error {
-		bar.epochDone()
+		bar.done()
 		mlog.epoch(r)
 		line := fmt.Sprintf("epoch %d   train loss %.4f acc %.2f%%   lr %.3g   sparsity %.4f   %.0f img/s   %.1f s",
 			r.Epoch+1, r.TrainLoss, 100*r.TrainAccuracy, r.LR, r.Sparsity, r.TrainImagesPerS, r.Seconds)
@@ -365,7 +352,7 @@ func (f *flags) run(args []string, stdout, stderr io.Writer) error {
 	}
 	start := time.Now()
 	res, err := train.Fit(s, trainData, fo)
-	bar.close()
+	bar.done()
 	if errors.Is(err, train.ErrInterrupted) {
 		if fo.CheckpointDir != "" {
 			return fmt.Errorf("%v; continue with --resume %s", err, fo.CheckpointDir)
@@ -388,9 +375,7 @@ func (f *flags) run(args []string, stdout, stderr io.Writer) error {
 		rep.BestValAccuracy = &v
 	}
 	if f.asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
+		return cli.WriteJSON(stdout, rep)
 	}
 	fmt.Fprintf(stdout, "wrote %s", f.output)
 	if rep.Best != "" {
