@@ -13,6 +13,9 @@ import (
 	"github.com/onnxprune/onnxprune/internal/testshared"
 	"github.com/onnxprune/onnxprune/models"
 	"github.com/onnxprune/onnxprune/onnx"
+	"github.com/onnxprune/onnxprune/runtime"
+	"github.com/onnxprune/onnxprune/runtime/ort"
+	"github.com/onnxprune/onnxprune/tensor"
 )
 
 func needMNIST(t *testing.T) {
@@ -243,5 +246,53 @@ func TestResumeEqualsStraightRun(t *testing.T) {
 	}
 	if !bytes.Equal(a, b) {
 		t.Errorf("resumed model (%d bytes) differs from the straight run's (%d bytes)", len(b), len(a))
+	}
+}
+
+// TestOnnxruntimeLoadsOutput: the model onnxtune writes (new 3-class head,
+// trained) loads in onnxruntime and gives the Go engine's logits.
+func TestOnnxruntimeLoadsOutput(t *testing.T) {
+	needMNIST(t)
+	lib, err := ort.FindLibrary("")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	dir := t.TempDir()
+	in := zooModel(t, dir)
+	out := filepath.Join(dir, "out.onnx")
+	if code, _, stderr := run(in, "-o", out, "--limit", "128", "--batch", "16", "--labels", "3,4,5", "--classes", "3", "-q"); code != 0 {
+		t.Fatal(stderr)
+	}
+	m, err := onnx.Load(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := tensor.New(tensor.Float32, 4, 1, 28, 28)
+	for i := range x.F32() {
+		x.F32()[i] = float32(i%29)/14 - 1
+	}
+	var logits [2][]float32
+	for k, b := range []runtime.Backend{runtime.GoBackend{}, ort.Backend{Library: lib}} {
+		s, err := b.Compile(m, runtime.Options{Batch: 4})
+		if err != nil {
+			t.Fatal(err)
+		}
+		o, err := s.Run(map[string]*tensor.Tensor{s.Inputs()[0].Name: x})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !tensor.EqualShape(o[0].Shape, []int{4, 3}) {
+			t.Fatalf("%s: logits %v", b.Name(), o[0].Shape)
+		}
+		logits[k] = append([]float32(nil), o[0].F32()...)
+		s.Close()
+	}
+	for i := range logits[0] {
+		if d := logits[0][i] - logits[1][i]; d > 1e-5 || d < -1e-5 {
+			t.Errorf("logit %d: Go %g, onnxruntime %g", i, logits[0][i], logits[1][i])
+		}
 	}
 }
