@@ -39,6 +39,8 @@ type Checkpoint struct {
 	// LR and Momentum are the optimizer's last hyper-parameters (what a
 	// run without a schedule continues with).
 	LR, Momentum float64
+	// RandStates are the random streams of Dropout and the like.
+	RandStates [][]byte
 }
 
 func (c *Checkpoint) tag() string { return strconv.Itoa(c.Epoch) + ":" + strconv.Itoa(c.Step) }
@@ -60,6 +62,11 @@ func WriteCheckpoint(dir string, s *Session, opt Optimizer, c *Checkpoint) error
 		c.Optimizer = st.State()
 	}
 	c.LR, c.Momentum = currentHyper(opt)
+	rs, err := s.RandStates()
+	if err != nil {
+		return err
+	}
+	c.RandStates = rs
 	var buf bytes.Buffer
 	if err := gob.NewEncoder(&buf).Encode(c); err != nil {
 		return fmt.Errorf("train: encode checkpoint: %w", err)
@@ -137,7 +144,7 @@ func (c *Checkpoint) restore(s *Session, opt Scheduled) error {
 	}
 	opt.SetLR(c.LR)
 	opt.SetMomentum(c.Momentum)
-	return nil
+	return s.SetRandStates(c.RandStates)
 }
 
 func currentHyper(o Optimizer) (lr, momentum float64) {

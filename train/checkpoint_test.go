@@ -4,8 +4,29 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"slices"
 	"testing"
+
+	"github.com/onnxprune/onnxprune/onnx"
+	"github.com/onnxprune/onnxprune/onnx/onnxpb"
 )
+
+// addDropout puts a Dropout (ratio 0.5, the default) before the model's
+// fc2 Gemm.
+func addDropout(t *testing.T, m *onnx.Model) {
+	t.Helper()
+	g := m.Graph()
+	for i, n := range g.Node {
+		if n.GetOpType() == "Gemm" && n.GetName() == "/fc2/Gemm" {
+			in := n.Input[0]
+			d := &onnxpb.NodeProto{Name: "/drop/Dropout", OpType: "Dropout", Input: []string{in}, Output: []string{in + "_dropped"}}
+			n.Input[0] = in + "_dropped"
+			g.Node = append(g.Node[:i], append([]*onnxpb.NodeProto{d}, g.Node[i:]...)...)
+			return
+		}
+	}
+	t.Fatal("no /fc2/Gemm node")
+}
 
 // TestResumeIsBitExact: a run interrupted in the middle of an epoch and
 // resumed from its checkpoint ends with exactly the weights, masks and
@@ -13,12 +34,14 @@ import (
 // schedule, momentum or Adam state, gradual pruning).
 func TestResumeIsBitExact(t *testing.T) {
 	for _, c := range []struct {
-		name string
-		opt  func() Scheduled
-		stop int
+		name    string
+		opt     func() Scheduled
+		stop    int
+		dropout bool
 	}{
-		{"sgd", func() Scheduled { return &SGD{LR: 0.05, Momentum: 0.9, Nesterov: true} }, 7},
-		{"adam", func() Scheduled { a := NewAdamW(3e-3); a.AMSGrad = true; return a }, 13},
+		{"sgd", func() Scheduled { return &SGD{LR: 0.05, Momentum: 0.9, Nesterov: true} }, 7, false},
+		{"adam", func() Scheduled { a := NewAdamW(3e-3); a.AMSGrad = true; return a }, 13, false},
+		{"sgd-dropout", func() Scheduled { return &SGD{LR: 0.05, Momentum: 0.9} }, 4, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			const batch, epochs = 16, 2
@@ -28,7 +51,14 @@ func TestResumeIsBitExact(t *testing.T) {
 				opts.Pruning = &GradualPruning{Final: 0.5, Global: true, StartEpoch: 0, EndEpoch: 1, Every: 3}
 				return Fit(s, mnistLoader(t, 0, 152, batch, 11), opts)
 			}
-			a, err := New(zooMNIST(t, 4), Options{Batch: batch})
+			model := func() *onnx.Model {
+				m := zooMNIST(t, 4)
+				if c.dropout {
+					addDropout(t, m)
+				}
+				return m
+			}
+			a, err := New(model(), Options{Batch: batch, Seed: 5})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -38,7 +68,7 @@ func TestResumeIsBitExact(t *testing.T) {
 			}
 
 			dir := t.TempDir()
-			b, err := New(zooMNIST(t, 4), Options{Batch: batch})
+			b, err := New(model(), Options{Batch: batch, Seed: 5})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -59,7 +89,7 @@ func TestResumeIsBitExact(t *testing.T) {
 			if ck.Epoch*10+ck.Step != c.stop {
 				t.Fatalf("checkpoint at epoch %d step %d, want global step %d", ck.Epoch, ck.Step, c.stop)
 			}
-			r, err := New(m, Options{Batch: batch})
+			r, err := New(m, Options{Batch: batch, Seed: 5})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -91,6 +121,24 @@ func TestResumeIsBitExact(t *testing.T) {
 				t.Errorf("sparsity %v and %v, want 0.5", a.Sparsity(nil), r.Sparsity(nil))
 			}
 		})
+	}
+	// The seed matters where the model drops: another one trains otherwise.
+	x, y := zooMNIST(t, 4), zooMNIST(t, 4)
+	addDropout(t, x)
+	addDropout(t, y)
+	var w [2][]float32
+	for i, m := range []*onnx.Model{x, y} {
+		s, err := New(m, Options{Batch: 16, Seed: uint64(6 + i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Fit(s, mnistLoader(t, 0, 32, 16, 0), FitOptions{Epochs: 1, Optimizer: &SGD{LR: 0.05}}); err != nil {
+			t.Fatal(err)
+		}
+		w[i] = s.Param("fc1.weight").Value.F32()
+	}
+	if slices.Equal(w[0], w[1]) {
+		t.Error("Dropout with seeds 6 and 7 trained the same weights")
 	}
 	if _, _, err := LoadCheckpoint(filepath.Join(t.TempDir(), "none")); !errors.Is(err, ErrNoCheckpoint) {
 		t.Errorf("empty folder: %v", err)

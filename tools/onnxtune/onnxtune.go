@@ -100,7 +100,7 @@ func newCommand(stdout, stderr io.Writer) (*pflag.FlagSet, func([]string) error)
 	fs.IntVar(&f.epochs, "epochs", 1, "epochs to train")
 	fs.IntVarP(&f.batch, "batch", "b", 64, "images per optimizer step")
 	fs.IntVar(&f.threads, "threads", 0, "threads inside an operator (0: all cores)")
-	fs.Uint64Var(&f.seed, "seed", 1, "seed of the random choices (the new head of --classes)")
+	fs.Uint64Var(&f.seed, "seed", 1, "seed of the new head of --classes and of Dropout's masks (each node its own stream)")
 	fs.StringVar(&f.optimizer, "optimizer", "sgd", "sgd, adam or adamw (torch.optim's rules)")
 	fs.Float64Var(&f.lr, "lr", 0.01, "learning rate (OneCycleLR's max_lr)")
 	fs.Float64Var(&f.momentum, "momentum", 0, "SGD momentum")
@@ -268,7 +268,7 @@ func (f *flags) run(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	s, err := train.New(m, train.Options{Batch: f.batch, Threads: f.threads, Freeze: freeze})
+	s, err := train.New(m, train.Options{Batch: f.batch, Threads: f.threads, Freeze: freeze, Seed: f.seed})
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
