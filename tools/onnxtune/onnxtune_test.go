@@ -6,8 +6,11 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"os/signal"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/onnxprune/onnxprune/data"
 	"github.com/onnxprune/onnxprune/internal/testshared"
@@ -294,5 +297,61 @@ func TestOnnxruntimeLoadsOutput(t *testing.T) {
 		if d := logits[0][i] - logits[1][i]; d > 1e-5 || d < -1e-5 {
 			t.Errorf("logit %d: Go %g, onnxruntime %g", i, logits[0][i], logits[1][i])
 		}
+	}
+}
+
+// TestSIGINTCheckpointsAndResumes: SIGINT in the middle of an epoch makes
+// onnxtune write a checkpoint and exit 1 with a --resume hint; resuming
+// writes the bytes of a run that was never stopped.
+func TestSIGINTCheckpointsAndResumes(t *testing.T) {
+	needMNIST(t)
+	dir := t.TempDir()
+	in := zooModel(t, dir)
+	common := []string{"--limit", "640", "--batch", "16", "--momentum", "0.9", "--data-seed", "2", "-q", "--epochs", "2", "--workers", "0"}
+	straight := filepath.Join(dir, "straight.onnx")
+	if code, _, stderr := run(append([]string{in, "-o", straight}, common...)...); code != 0 {
+		t.Fatal(stderr)
+	}
+	out := filepath.Join(dir, "out.onnx")
+	logs := filepath.Join(dir, "logs")
+	// Catch SIGINT here too, so that a signal arriving after onnxtune has
+	// dropped its handler cannot kill the test binary.
+	caught := make(chan os.Signal, 1)
+	signal.Notify(caught, syscall.SIGINT)
+	defer signal.Stop(caught)
+	done := make(chan struct{})
+	var code int
+	var stderr string
+	go func() {
+		defer close(done)
+		code, _, stderr = run(append([]string{in, "-o", out, "--log-dir", logs, "--log-every", "1"}, common...)...)
+	}()
+	// A step record means the signal handler is installed and training runs.
+	for {
+		b, _ := os.ReadFile(filepath.Join(logs, "metrics.jsonl"))
+		if bytes.Count(b, []byte("\n")) >= 3 {
+			break
+		}
+		select {
+		case <-done:
+			t.Fatalf("finished before the signal: exit %d, %s", code, stderr)
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	if err := syscall.Kill(os.Getpid(), syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	ckpt := filepath.Join(dir, "out.ckpt")
+	if code != 1 || !strings.Contains(stderr, "interrupted") || !strings.Contains(stderr, "--resume "+ckpt) {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	if code, _, stderr := run(append([]string{"--resume", ckpt, "-o", out}, common...)...); code != 0 {
+		t.Fatal(stderr)
+	}
+	a, _ := os.ReadFile(straight)
+	b, err := os.ReadFile(out)
+	if err != nil || !bytes.Equal(a, b) {
+		t.Errorf("resumed after SIGINT: %d bytes (%v), straight run %d bytes, equal %v", len(b), err, len(a), bytes.Equal(a, b))
 	}
 }
