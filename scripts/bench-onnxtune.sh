@@ -8,10 +8,12 @@
 #      against one-shot (onnxprune 0.95, then the same 3 epochs)
 #   4. training images/s against PyTorch (scripts/torch-train-bench.py),
 #      same threads and batch, alternating runs side by side
+#   6. the same against PyTorch on mnist_resnet8 (BatchNorm in training
+#      mode, model_bn.onnx), batch 128, one thread, 1,280 images
 #   5. transfer learning: tutorial-cnn-mnist with 5 classes trained 2 epochs
 #      on digits 0-4, then a new head for digits 5-9 (1 epoch), features
 #      frozen and not; test accuracy on the 5-9 test images and time
-# Usage: scripts/bench-onnxtune.sh [what...]   (default: all of 1 2 3 4 5)
+# Usage: scripts/bench-onnxtune.sh [what...]   (default: all of 1 2 3 4 5 6)
 set -eu
 cd "$(dirname "$0")/.."
 F=../shared/fixtures
@@ -24,7 +26,7 @@ acc() { # model: test accuracy with onnxeval
 sparsity() {
 	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print("%.6f" % d["sparsity"])' "$1"
 }
-what=${*:-1 2 3 4 5}
+what=${*:-1 2 3 4 5 6}
 for w in $what; do
 	case $w in
 	1)
@@ -56,6 +58,14 @@ for w in $what; do
 				bin/onnxtune $F/mnist_cnn/model.onnx --limit 19200 --batch 64 --lr 0.01 --momentum 0.9 --threads $threads -q \
 					-o out/tune/speed.onnx --json | python3 -c 'import json,sys; d=json.load(sys.stdin); print("onnxtune threads %s batch 64: %.0f images/s" % (sys.argv[1], d["epochs"][0]["train_images_per_s"]))' $threads
 			done
+		done
+		;;
+	6)
+		D=$(scripts/fetch-mnist.sh 2>/dev/null | tail -1)
+		for rep in 1 2 3; do
+			/usr/bin/python3 scripts/torch-train-bench.py "$D" 1 128 1280 resnet8
+			bin/onnxtune $F/mnist_resnet8/model_bn.onnx --limit 1280 --batch 128 --lr 0.01 --momentum 0.9 --threads 1 -q \
+				--checkpoint-dir none -o out/tune/speed8.onnx --json | python3 -c 'import json,sys; d=json.load(sys.stdin); print("onnxtune resnet8 threads 1 batch 128: %.0f images/s" % d["epochs"][0]["train_images_per_s"])'
 		done
 		;;
 	5)
