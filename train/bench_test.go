@@ -4,6 +4,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/onnxprune/onnxprune/internal/testshared"
+	"github.com/onnxprune/onnxprune/onnx"
 	"github.com/onnxprune/onnxprune/tensor"
 )
 
@@ -15,7 +17,10 @@ func BenchmarkTrainStep(b *testing.B) {
 		batch int
 	}{{"mnist_cnn/model.onnx", 64}, {"mnist_resnet8/model_bn.onnx", 128}} {
 		b.Run(filepath.Dir(c.model), func(b *testing.B) {
-			m := loadModel(&testing.T{}, filepath.Join(fixture(&testing.T{}, filepath.Dir(c.model)), filepath.Base(c.model)))
+			m, err := onnx.Load(filepath.Join(testshared.Dir(b), "fixtures", c.model))
+			if err != nil {
+				b.Fatal(err)
+			}
 			s, err := New(m, Options{Batch: c.batch, Threads: 1})
 			if err != nil {
 				b.Fatal(err)
