@@ -108,8 +108,8 @@ func LoadCheckpoint(dir string) (*onnx.Model, *Checkpoint, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	c := &Checkpoint{}
-	if err := gob.NewDecoder(bytes.NewReader(b)).Decode(c); err != nil {
+	c, err := decodeState(b)
+	if err != nil {
 		return nil, nil, fmt.Errorf("train: %s: %w", filepath.Join(dir, CheckpointState), err)
 	}
 	m, err := onnx.Load(filepath.Join(dir, CheckpointModel))
@@ -121,6 +121,19 @@ func LoadCheckpoint(dir string) (*onnx.Model, *Checkpoint, error) {
 	}
 	deleteMetadata(m, checkpointKey)
 	return m, c, nil
+}
+
+// decodeState decodes state.gob and checks what it can without the model:
+// positions and counts are not negative.
+func decodeState(b []byte) (*Checkpoint, error) {
+	c := &Checkpoint{}
+	if err := gob.NewDecoder(bytes.NewReader(b)).Decode(c); err != nil {
+		return nil, err
+	}
+	if c.Epoch < 0 || c.Step < 0 || c.Images < 0 || c.Correct < 0 || c.Correct > c.Images {
+		return nil, fmt.Errorf("a position or count out of range (epoch %d, step %d, %d of %d correct)", c.Epoch, c.Step, c.Correct, c.Images)
+	}
+	return c, nil
 }
 
 // restore puts a checkpoint's masks and optimizer state into s and opt.

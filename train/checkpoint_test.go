@@ -1,7 +1,9 @@
 package train
 
 import (
+	"bytes"
 	"context"
+	"encoding/gob"
 	"errors"
 	"path/filepath"
 	"slices"
@@ -143,4 +145,24 @@ func TestResumeIsBitExact(t *testing.T) {
 	if _, _, err := LoadCheckpoint(filepath.Join(t.TempDir(), "none")); !errors.Is(err, ErrNoCheckpoint) {
 		t.Errorf("empty folder: %v", err)
 	}
+}
+
+// FuzzCheckpointState: any state.gob bytes give a checkpoint or an error,
+// never a panic.
+func FuzzCheckpointState(f *testing.F) {
+	var buf bytes.Buffer
+	if err := gob.NewEncoder(&buf).Encode(&Checkpoint{Epoch: 1, Step: 2, Images: 3, Correct: 1,
+		Masks: map[string][]float32{"w": {1, 0}}, Optimizer: OptimizerState{Kind: "sgd", Buffers: map[string][][]float32{"w": {{0.5, 0}}}},
+		RandStates: [][]byte{{1, 2, 3}}}); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(buf.Bytes())
+	f.Add([]byte{})
+	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0x7f})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := decodeState(b)
+		if err == nil && (c.Epoch < 0 || c.Step < 0) {
+			t.Fatalf("accepted %+v", c)
+		}
+	})
 }
