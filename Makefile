@@ -19,7 +19,7 @@ vet:
 
 # The test command of the README: every unit, conformance and fixture test,
 # the pure-Go build, and short fuzz runs of the loader, shape inference,
-# the engine's compile-and-run and every data set decoder.
+# the engine's compile-and-run, every data set decoder and training checkpoints.
 test: vet
 	$(GO) test -count=1 -timeout 40m ./...
 	$(GO) build -tags purego ./...
@@ -29,6 +29,7 @@ test: vet
 	$(GO) test -run '^$$' -fuzz FuzzCompile -fuzztime $(FUZZTIME) -fuzzminimizetime 50x ./runtime
 	for f in FuzzReadIDX FuzzCIFAR FuzzNpy FuzzDecodeImage FuzzParseTransform; do \
 		$(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 50x ./data || exit 1; done
+	$(GO) test -run '^$$' -fuzz FuzzCheckpointState -fuzztime $(FUZZTIME) -fuzzminimizetime 50x ./train
 
 test-short:
 	$(GO) test -short ./...

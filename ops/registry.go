@@ -99,6 +99,15 @@ type Trainer interface {
 	SetTraining(training bool)
 }
 
+// Randomized is a kernel that draws random numbers in training (Dropout's
+// mask): its generator can be reseeded, and its state saved and restored
+// so that a resumed training run draws what an uninterrupted one would.
+type Randomized interface {
+	Reseed(seed uint64)
+	RandState() ([]byte, error)
+	SetRandState(state []byte) error
+}
+
 // Op is everything about one operator type, registered once from its own file.
 type Op struct {
 	Domain string // "" for the default ONNX domain

@@ -771,6 +771,7 @@ type dropoutKernel struct {
 	ratio    float32 // attribute or default
 	training bool
 	rng      *rand.Rand
+	src      *rand.PCG
 	mask     []bool // last forward's mask in training
 	scale    float32
 	trained  bool // last forward ran in training mode
@@ -778,6 +779,15 @@ type dropoutKernel struct {
 
 // SetTraining implements Trainer.
 func (k *dropoutKernel) SetTraining(training bool) { k.training = training }
+
+// Reseed implements Randomized.
+func (k *dropoutKernel) Reseed(seed uint64) { k.src.Seed(seed, 0) }
+
+// RandState implements Randomized.
+func (k *dropoutKernel) RandState() ([]byte, error) { return k.src.MarshalBinary() }
+
+// SetRandState implements Randomized.
+func (k *dropoutKernel) SetRandState(state []byte) error { return k.src.UnmarshalBinary(state) }
 
 func dropoutBind(n *Node, in, out []onnx.Value) (Kernel, error) {
 	if err := dmCheckDType(n, "input", in[0].DType); err != nil {
@@ -791,7 +801,8 @@ func dropoutBind(n *Node, in, out []onnx.Value) (Kernel, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &dropoutKernel{n: n, ratio: ratio, rng: rand.New(rand.NewPCG(uint64(seed), 0))}, nil
+	src := rand.NewPCG(uint64(seed), 0)
+	return &dropoutKernel{n: n, ratio: ratio, rng: rand.New(src), src: src}, nil
 }
 
 func (k *dropoutKernel) Forward(out, in []*tensor.Tensor) error {

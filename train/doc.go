@@ -5,6 +5,15 @@
 // formulas, per-parameter masks that keep pruned weights at zero, and the
 // write-back of trained weights into the onnx.Model for saving.
 //
+// Around the session: Fit, the epoch loop over a Loader (data.Loader) with
+// the learning-rate schedules of torch.optim.lr_scheduler (Schedule),
+// label smoothing, eval-mode validation, the best and last models written
+// atomically and a stop on a non-finite loss; GradualPruning, magnitude
+// pruning while training on Zhu & Gupta's cubic (or a linear, exponential,
+// one-shot) schedule; ReplaceHead and Options.Freeze for transfer learning;
+// and checkpoints that resume bit for bit (WriteCheckpoint,
+// LoadCheckpoint, FitOptions.Resume).
+//
 // No operator maths lives here: a node's gradient is its kernel's Backward
 // (package ops); this package only owns the tape (which values need a
 // gradient, the buffers, their zeroing), the loss and the parameter update.

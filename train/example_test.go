@@ -59,3 +59,20 @@ func Example() {
 	// loss fell: true
 	// write-back: <nil>
 }
+
+// A step schedule with a linear warm-up, as torch's
+// SequentialLR([LinearLR(start_factor=0.01, total_iters=3), StepLR(step_size=2, gamma=0.5)], milestones=[3])
+// steps it.
+func ExampleSchedule_Values() {
+	s := train.Schedule{Kind: train.ScheduleStep, LR: 0.1, StepSize: 2, Gamma: 0.5, Warmup: 3, WarmupStartFactor: 0.01}
+	lr, _, err := s.Values(8)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, v := range lr {
+		fmt.Printf("%.4g ", v)
+	}
+	fmt.Println()
+	// Output: 0.001 0.034 0.067 0.1 0.1 0.05 0.05 0.025
+}

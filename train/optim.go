@@ -1,6 +1,9 @@
 package train
 
-import "math"
+import (
+	"fmt"
+	"math"
+)
 
 // An Optimizer updates parameters in place from their gradients. Step also
 // re-applies each parameter's mask, so pruned weights stay exactly zero.
@@ -10,15 +13,31 @@ type Optimizer interface {
 	Step(params []*Param)
 }
 
-// SGD is torch.optim.SGD with dampening 0 and nesterov off:
+// Scheduled is an optimizer whose learning rate and momentum a schedule
+// sets before each step (SGD's momentum, Adam's β1: what OneCycleLR cycles).
+type Scheduled interface {
+	Optimizer
+	SetLR(lr float64)
+	SetMomentum(m float64)
+}
+
+// SGD is torch.optim.SGD:
 //
 //	d = g + WeightDecay·w
-//	buf = d on the first step, else Momentum·buf + d   (when Momentum ≠ 0)
-//	w −= LR·buf   (LR·d without momentum)
+//	buf = d on the first step, else Momentum·buf + (1−Dampening)·d   (Momentum ≠ 0)
+//	d = d + Momentum·buf with Nesterov, else buf
+//	w −= LR·d
 type SGD struct {
-	LR, Momentum, WeightDecay float64
-	buf                       map[*Param][]float32
+	LR, Momentum, Dampening, WeightDecay float64
+	Nesterov                             bool
+	buf                                  map[*Param][]float32
 }
+
+// SetLR implements Scheduled.
+func (o *SGD) SetLR(lr float64) { o.LR = lr }
+
+// SetMomentum implements Scheduled.
+func (o *SGD) SetMomentum(m float64) { o.Momentum = m }
 
 // Step implements Optimizer.
 func (o *SGD) Step(params []*Param) {
@@ -26,6 +45,7 @@ func (o *SGD) Step(params []*Param) {
 		o.buf = map[*Param][]float32{}
 	}
 	lr, mom, wd := float32(o.LR), float32(o.Momentum), float32(o.WeightDecay)
+	damp := float32(1 - o.Dampening)
 	for _, p := range params {
 		if p.Frozen {
 			continue
@@ -45,34 +65,47 @@ func (o *SGD) Step(params []*Param) {
 		}
 		for i := range w {
 			d := g[i] + wd*w[i]
+			b := d
 			if seen {
-				d += mom * buf[i]
+				b = mom*buf[i] + damp*d
 			}
-			buf[i] = d
+			buf[i] = b
+			if o.Nesterov {
+				d += mom * b
+			} else {
+				d = b
+			}
 			w[i] -= lr * d
 		}
 		p.applyMask()
 	}
 }
 
-// Adam is torch.optim.Adam (amsgrad off) and, with Decoupled, AdamW:
+// Adam is torch.optim.Adam and, with Decoupled, AdamW:
 //
 //	Adam:  g += WeightDecay·w        AdamW:  w *= 1 − LR·WeightDecay
 //	m = β1·m + (1−β1)·g    v = β2·v + (1−β2)·g²
-//	w −= LR/(1−β1ᵗ) · m / (√v/√(1−β2ᵗ) + Eps)
+//	v̂ = max(v̂, v) with AMSGrad, else v
+//	w −= LR/(1−β1ᵗ) · m / (√v̂/√(1−β2ᵗ) + Eps)
 //
 // (Eps is added after the bias correction of v, as in torch.) Use NewAdam
 // and NewAdamW for PyTorch's defaults.
 type Adam struct {
 	LR, Beta1, Beta2, Eps, WeightDecay float64
-	Decoupled                          bool
+	Decoupled, AMSGrad                 bool
 	state                              map[*Param]*adamState
 }
 
 type adamState struct {
-	t    int
-	m, v []float32
+	t          int
+	m, v, vmax []float32
 }
+
+// SetLR implements Scheduled.
+func (o *Adam) SetLR(lr float64) { o.LR = lr }
+
+// SetMomentum implements Scheduled: it sets β1.
+func (o *Adam) SetMomentum(m float64) { o.Beta1 = m }
 
 // NewAdam returns torch.optim.Adam's defaults: betas (0.9, 0.999), eps 1e-8,
 // no weight decay.
@@ -89,7 +122,9 @@ func (o *Adam) Step(params []*Param) {
 	if o.state == nil {
 		o.state = map[*Param]*adamState{}
 	}
+	// torch takes 1−β as a Python float, then rounds it to float32.
 	b1, b2, eps := float32(o.Beta1), float32(o.Beta2), float32(o.Eps)
+	c1, c2 := float32(1-o.Beta1), float32(1-o.Beta2)
 	for _, p := range params {
 		if p.Frozen {
 			continue
@@ -98,6 +133,9 @@ func (o *Adam) Step(params []*Param) {
 		st := o.state[p]
 		if st == nil {
 			st = &adamState{m: make([]float32, len(w)), v: make([]float32, len(w))}
+			if o.AMSGrad {
+				st.vmax = make([]float32, len(w))
+			}
 			o.state[p] = st
 		}
 		st.t++
@@ -115,10 +153,122 @@ func (o *Adam) Step(params []*Param) {
 			} else if wd != 0 {
 				gi += wd * w[i]
 			}
-			m[i] = b1*m[i] + (1-b1)*gi
-			v[i] = b2*v[i] + (1-b2)*gi*gi
-			w[i] -= step * m[i] / (float32(math.Sqrt(float64(v[i])))/sbc2 + eps)
+			m[i] = b1*m[i] + c1*gi
+			v[i] = b2*v[i] + c2*gi*gi
+			vi := v[i]
+			if st.vmax != nil {
+				vi = max(st.vmax[i], vi)
+				st.vmax[i] = vi
+			}
+			w[i] -= step * m[i] / (float32(math.Sqrt(float64(vi)))/sbc2 + eps)
 		}
 		p.applyMask()
 	}
+}
+
+// OptimizerState is an optimizer's per-parameter state by parameter name,
+// for checkpoints: SGD's momentum buffers, Adam's step counts and moments.
+type OptimizerState struct {
+	Kind    string
+	Steps   map[string]int
+	Buffers map[string][][]float32
+}
+
+// Stateful optimizers can save and restore their state.
+type Stateful interface {
+	State() OptimizerState
+	// SetState restores a state for params (by name); it fails on a
+	// parameter it does not know or a buffer of the wrong size.
+	SetState(params []*Param, st OptimizerState) error
+}
+
+func byName(params []*Param) map[string]*Param {
+	m := make(map[string]*Param, len(params))
+	for _, p := range params {
+		m[p.Name] = p
+	}
+	return m
+}
+
+func checkBuf(kind string, p *Param, bufs [][]float32, want int) error {
+	if len(bufs) != want {
+		return fmt.Errorf("train: %s state of %q has %d buffers, want %d", kind, p.Name, len(bufs), want)
+	}
+	for _, b := range bufs {
+		if len(b) != p.Value.Len() {
+			return fmt.Errorf("train: %s state of %q has %d values for %d weights", kind, p.Name, len(b), p.Value.Len())
+		}
+	}
+	return nil
+}
+
+// State implements Stateful.
+func (o *SGD) State() OptimizerState {
+	st := OptimizerState{Kind: "sgd", Buffers: map[string][][]float32{}}
+	for p, b := range o.buf {
+		st.Buffers[p.Name] = [][]float32{append([]float32(nil), b...)}
+	}
+	return st
+}
+
+// SetState implements Stateful.
+func (o *SGD) SetState(params []*Param, st OptimizerState) error {
+	if st.Kind != "sgd" {
+		return fmt.Errorf("train: cannot restore %s state into SGD", st.Kind)
+	}
+	ps := byName(params)
+	o.buf = map[*Param][]float32{}
+	for name, bufs := range st.Buffers {
+		p := ps[name]
+		if p == nil {
+			return fmt.Errorf("train: SGD state for unknown parameter %q", name)
+		}
+		if err := checkBuf("SGD", p, bufs, 1); err != nil {
+			return err
+		}
+		o.buf[p] = append([]float32(nil), bufs[0]...)
+	}
+	return nil
+}
+
+// State implements Stateful.
+func (o *Adam) State() OptimizerState {
+	st := OptimizerState{Kind: "adam", Steps: map[string]int{}, Buffers: map[string][][]float32{}}
+	for p, s := range o.state {
+		st.Steps[p.Name] = s.t
+		b := [][]float32{append([]float32(nil), s.m...), append([]float32(nil), s.v...)}
+		if s.vmax != nil {
+			b = append(b, append([]float32(nil), s.vmax...))
+		}
+		st.Buffers[p.Name] = b
+	}
+	return st
+}
+
+// SetState implements Stateful.
+func (o *Adam) SetState(params []*Param, st OptimizerState) error {
+	if st.Kind != "adam" {
+		return fmt.Errorf("train: cannot restore %s state into Adam", st.Kind)
+	}
+	ps := byName(params)
+	o.state = map[*Param]*adamState{}
+	for name, bufs := range st.Buffers {
+		p := ps[name]
+		if p == nil {
+			return fmt.Errorf("train: Adam state for unknown parameter %q", name)
+		}
+		want := 2
+		if o.AMSGrad {
+			want = 3
+		}
+		if err := checkBuf("Adam", p, bufs, want); err != nil {
+			return err
+		}
+		s := &adamState{t: st.Steps[name], m: append([]float32(nil), bufs[0]...), v: append([]float32(nil), bufs[1]...)}
+		if o.AMSGrad {
+			s.vmax = append([]float32(nil), bufs[2]...)
+		}
+		o.state[p] = s
+	}
+	return nil
 }

@@ -170,3 +170,108 @@ func TestMaskHoldsZeros(t *testing.T) {
 		t.Errorf("SetMask: %v, weights %v", err, p.Value.F32())
 	}
 }
+
+// TestOptimizersAgainstTorch: four steps of torch.optim.SGD (momentum,
+// dampening, Nesterov, weight decay), Adam (weight decay, AMSGrad) and AdamW
+// on fixed gradients, against the weights torch computed
+// (testdata/optim_steps.json, scripts/train-references.py).
+func TestOptimizersAgainstTorch(t *testing.T) {
+	type torchOptim struct {
+		Name, Optimizer string
+		Kwargs          struct {
+			LR, Momentum, Dampening float64
+			WeightDecay             *float64 `json:"weight_decay"`
+			Nesterov, AMSGrad       bool
+			Betas                   []float64
+			Eps                     float64
+		}
+		W0      []float32
+		Grads   [][]float32
+		Weights [][]float32
+	}
+	for _, c := range torchCases[torchOptim](t, "optim_steps.json") {
+		t.Run(c.Name, func(t *testing.T) {
+			k := c.Kwargs
+			var opt Optimizer
+			switch c.Optimizer {
+			case "sgd":
+				o := &SGD{LR: k.LR, Momentum: k.Momentum, Dampening: k.Dampening, Nesterov: k.Nesterov}
+				if k.WeightDecay != nil {
+					o.WeightDecay = *k.WeightDecay
+				}
+				opt = o
+			case "adam", "adamw":
+				o := NewAdam(k.LR)
+				if c.Optimizer == "adamw" {
+					o = NewAdamW(k.LR)
+				}
+				o.AMSGrad = k.AMSGrad
+				if k.WeightDecay != nil {
+					o.WeightDecay = *k.WeightDecay
+				}
+				if k.Betas != nil {
+					o.Beta1, o.Beta2 = k.Betas[0], k.Betas[1]
+				}
+				if k.Eps != 0 {
+					o.Eps = k.Eps
+				}
+				opt = o
+			}
+			p := testParam(c.W0, c.W0)
+			for step, g := range c.Grads {
+				copy(p.Grad.F32(), g)
+				opt.Step([]*Param{p})
+				for i, w := range p.Value.F32() {
+					want := c.Weights[step][i]
+					if d := math.Abs(float64(w - want)); d > 2e-7*math.Max(1, math.Abs(float64(want))) {
+						t.Fatalf("step %d, weight %d: %.9g, torch %.9g", step+1, i, w, want)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestLabelSmoothingAgainstTorch: F.cross_entropy(label_smoothing=ε) and
+// its gradient as torch computed them (testdata/label_smoothing.json).
+func TestLabelSmoothingAgainstTorch(t *testing.T) {
+	type torchCE struct {
+		Smoothing float64
+		Logits    []float32
+		Shape     []int
+		Labels    []int64
+		Loss      float64
+		Grad      []float32
+	}
+	for _, c := range torchCases[torchCE](t, "label_smoothing.json") {
+		x := &tensor.Tensor{DType: tensor.Float32, Shape: c.Shape, Data: c.Logits}
+		d := tensor.New(tensor.Float32, c.Shape...)
+		loss, err := CrossEntropy(d, x, c.Labels, c.Smoothing)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if math.Abs(loss-c.Loss) > 1e-6*math.Abs(c.Loss) {
+			t.Errorf("ε %g: loss %.9g, torch %.9g", c.Smoothing, loss, c.Loss)
+		}
+		for i, g := range d.F32() {
+			if math.Abs(float64(g-c.Grad[i])) > 1e-7 {
+				t.Errorf("ε %g: grad[%d] %.9g, torch %.9g", c.Smoothing, i, g, c.Grad[i])
+			}
+		}
+		// A padded batch: the extra rows change neither loss nor gradient.
+		k := c.Shape[1]
+		padded := &tensor.Tensor{DType: tensor.Float32, Shape: []int{c.Shape[0] + 2, k},
+			Data: append(append([]float32(nil), c.Logits...), make([]float32, 2*k)...)}
+		dp := tensor.New(tensor.Float32, c.Shape[0]+2, k)
+		dp.F32()[len(dp.F32())-1] = 7
+		lp, err := CrossEntropy(dp, padded, c.Labels, c.Smoothing)
+		if err != nil || lp != loss {
+			t.Errorf("padded: loss %v (%v), want %v", lp, err, loss)
+		}
+		for i, g := range dp.F32() {
+			if i < len(d.F32()) && g != d.F32()[i] || i >= len(d.F32()) && g != 0 {
+				t.Fatalf("padded: grad[%d] = %g", i, g)
+			}
+		}
+	}
+}

@@ -19,6 +19,14 @@ type Options struct {
 	Output string
 	// Threads bounds the threads of one operator (runtime.Options.Threads).
 	Threads int
+	// Freeze, when not nil, picks the parameters that do not train: they
+	// get no gradient and no optimizer state, and backward skips every node
+	// with no trainable parameter before it (a frozen feature extractor
+	// costs its forward pass only).
+	Freeze func(*Param) bool
+	// Seed, when not 0, reseeds the random streams of the kernels that draw
+	// in training (Dropout), each node its own stream from (Seed, its step).
+	Seed uint64
 }
 
 // Param is one trainable parameter: an initializer read by an operator's
@@ -34,7 +42,9 @@ type Param struct {
 	// is pinned at zero (a pruned weight): gradients are multiplied by it
 	// after Backward and weights after every optimizer step.
 	Mask []float32
-	// Frozen parameters get gradients but optimizers leave them alone.
+	// Frozen parameters are left alone by optimizers (no state either).
+	// Set through Options.Freeze, they also get no gradient: backward does
+	// not reach them.
 	Frozen bool
 	// Users are the (node, input slot) pairs reading the parameter.
 	Users []Use
@@ -129,6 +139,7 @@ type Session struct {
 	grads    map[string]*tensor.Tensor
 	backward []bwStep // steps run by Backward, in forward order
 	trainers []ops.Trainer
+	random   []ops.Randomized
 	bns      []bnStats
 	dLogits  *tensor.Tensor
 	training bool
@@ -170,12 +181,24 @@ func New(m *onnx.Model, opts Options) (*Session, error) {
 	if err := s.findParams(); err != nil {
 		return nil, err
 	}
+	if opts.Freeze != nil {
+		for _, prm := range s.params {
+			prm.Frozen = opts.Freeze(prm)
+		}
+	}
 	if err := s.planBackward(); err != nil {
 		return nil, err
 	}
 	for i := range p.Steps {
 		if tr, ok := p.Steps[i].Kernel.(ops.Trainer); ok {
 			s.trainers = append(s.trainers, tr)
+		}
+		if r, ok := p.Steps[i].Kernel.(ops.Randomized); ok {
+			if opts.Seed != 0 {
+				// SplitMix64's increment keeps the streams apart.
+				r.Reseed(opts.Seed + uint64(i+1)*0x9e3779b97f4a7c15)
+			}
+			s.random = append(s.random, r)
 		}
 	}
 	s.findBN()
@@ -282,7 +305,7 @@ func (s *Session) planBackward() error {
 	g := p.Graph
 	requires := map[string]bool{}
 	for _, prm := range s.params {
-		requires[prm.Name] = true
+		requires[prm.Name] = !prm.Frozen
 	}
 	isF32 := func(name string) bool {
 		t := p.Value(name)
@@ -322,7 +345,7 @@ func (s *Session) planBackward() error {
 		}
 	}
 	if !requires[s.output] {
-		return fmt.Errorf("train: output %q does not depend on any parameter", s.output)
+		return fmt.Errorf("train: output %q does not depend on any trainable parameter", s.output)
 	}
 	var missing []string
 	for i := range p.Steps {
@@ -362,6 +385,33 @@ func (s *Session) gradBuffer(name string) *tensor.Tensor {
 	t := tensor.New(tensor.Float32, s.Program.Value(name).Shape...)
 	s.grads[name] = t
 	return t
+}
+
+// RandStates saves the random streams of the kernels that draw in
+// training, in step order.
+func (s *Session) RandStates() ([][]byte, error) {
+	var st [][]byte
+	for _, r := range s.random {
+		b, err := r.RandState()
+		if err != nil {
+			return nil, err
+		}
+		st = append(st, b)
+	}
+	return st, nil
+}
+
+// SetRandStates restores what RandStates saved.
+func (s *Session) SetRandStates(st [][]byte) error {
+	if len(st) != len(s.random) {
+		return fmt.Errorf("train: %d random states for %d random kernels", len(st), len(s.random))
+	}
+	for i, r := range s.random {
+		if err := r.SetRandState(st[i]); err != nil {
+			return fmt.Errorf("train: random state %d: %w", i, err)
+		}
+	}
+	return nil
 }
 
 // Params lists the trainable parameters in the order the graph first reads them.
