@@ -12,7 +12,7 @@ import (
 type LayerPlan struct {
 	// Structured is "" for unstructured L1 pruning per layer, or l1/l2 for
 	// whole channels per group.
-	Structured Structure   `json:"structured,omitempty"`
+	Structured Structure     `json:"structured,omitempty"`
 	Layers     []LayerAmount `json:"layers"`
 }
 
