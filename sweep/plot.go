@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image/color"
 	"io"
+	"math"
 	"path/filepath"
 	"sort"
 
@@ -176,5 +177,101 @@ func WritePlots(dir string, res *Results) ([]string, error) {
 			files = append(files, path)
 		}
 	}
+	return files, nil
+}
+
+// SensitivityPlot is each unit's accuracy against its amount, pruned alone.
+func SensitivityPlot(s *Sensitivity) (*plot.Plot, error) {
+	p := newPlot("Sensitivity: one layer pruned at a time ("+s.Method+")", "amount pruned from the layer alone", fmt.Sprintf("top-1 accuracy on %d images (%%)", s.Samples))
+	for u, un := range s.Units {
+		pts := plotter.XYs{{X: 0, Y: 100 * s.DenseAccuracy}}
+		for _, c := range s.Cells[u] {
+			if !c.Stopped {
+				pts = append(pts, plotter.XY{X: c.Amount, Y: 100 * c.Accuracy})
+			}
+		}
+		l, sc, err := plotter.NewLinePoints(pts)
+		if err != nil {
+			return nil, err
+		}
+		c := palette[u%len(palette)]
+		l.Color, sc.Color = c, c
+		l.Width = vg.Points(1.5)
+		sc.Radius = vg.Points(2)
+		if u >= len(palette) {
+			l.Dashes = []vg.Length{vg.Points(4), vg.Points(2)}
+		}
+		p.Add(l, sc)
+		p.Legend.Add(un.Name, l, sc)
+	}
+	p.Y.Max = 100
+	return p, nil
+}
+
+// SensitivityBars is each unit's accuracy drop (points) when pruned alone
+// at the level closest to level.
+func SensitivityBars(s *Sensitivity, level float64) (*plot.Plot, float64, error) {
+	if len(s.Levels) == 0 {
+		return nil, 0, fmt.Errorf("sweep: no levels")
+	}
+	li := 0
+	for i, a := range s.Levels {
+		if math.Abs(a-level) < math.Abs(s.Levels[li]-level) {
+			li = i
+		}
+	}
+	at := s.Levels[li]
+	vals := make(plotter.Values, len(s.Units))
+	var names []string
+	for u, un := range s.Units {
+		c := s.Cells[u][li]
+		if c.Stopped {
+			// Past the stop: at least the drop of the last measured level.
+			for j := li; j >= 0; j-- {
+				if !s.Cells[u][j].Stopped {
+					c = s.Cells[u][j]
+					break
+				}
+			}
+		}
+		vals[u] = 100 * (s.DenseAccuracy - c.Accuracy)
+		names = append(names, un.Name)
+	}
+	p := newPlot(fmt.Sprintf("Accuracy drop with one layer pruned by %.0f%%", 100*at), "", "accuracy drop (points)")
+	bars, err := plotter.NewBarChart(vals, vg.Points(18))
+	if err != nil {
+		return nil, 0, err
+	}
+	bars.Color = palette[0]
+	bars.LineStyle.Width = 0
+	p.Add(bars)
+	p.NominalX(names...)
+	p.X.Tick.Label.Rotation = math.Pi / 6
+	p.X.Tick.Label.XAlign = draw.XRight
+	return p, at, nil
+}
+
+// WriteSensitivityPlots writes sensitivity.png/.svg and
+// sensitivity_bars.png/.svg in dir.
+func WriteSensitivityPlots(dir string, s *Sensitivity, level float64) ([]string, error) {
+	lp, err := SensitivityPlot(s)
+	if err != nil {
+		return nil, err
+	}
+	bp, _, err := SensitivityBars(s, level)
+	if err != nil {
+		return nil, err
+	}
+	var files []string
+	for name, p := range map[string]*plot.Plot{"sensitivity": lp, "sensitivity_bars": bp} {
+		for _, f := range []string{"png", "svg"} {
+			path := filepath.Join(dir, name+"."+f)
+			if err := savePlot(path, p, f); err != nil {
+				return nil, err
+			}
+			files = append(files, path)
+		}
+	}
+	sort.Strings(files)
 	return files, nil
 }

@@ -73,6 +73,23 @@ func WritePoint(dir string, s *Spec, r *Result) error {
 	return writeJSON(PointPath(dir, r.Index), pointFile{Key: s.Key(), Result: r})
 }
 
+// readJSONFile decodes one JSON value from path: an error wrapping
+// os.ErrNotExist when absent, ErrDamaged when it does not parse.
+func readJSONFile(path string, v any) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("sweep: %w", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("sweep: %s: %w: %v", path, ErrDamaged, err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return fmt.Errorf("sweep: %s: %w: trailing data", path, ErrDamaged)
+	}
+	return nil
+}
+
 // ErrDamaged is wrapped by ReadPoint's error for a file that does not
 // parse (truncated, say): the point is to be redone.
 var ErrDamaged = errors.New("damaged point file")

@@ -298,3 +298,9 @@ func countParams(m *onnx.Model) (all, nonzero int64) {
 	}
 	return all, nonzero
 }
+
+// WithData returns a runner sharing r's dense model and settings that
+// evaluates on d.
+func (r *Runner) WithData(d *evaluate.Dataset) *Runner {
+	return &Runner{Spec: r.Spec, Dense: r.Dense, Data: d, Threads: r.Threads, LatencyThreads: r.LatencyThreads, ORTLibrary: r.ORTLibrary, Finetune: r.Finetune}
+}

@@ -83,7 +83,6 @@ func Run(ctx context.Context, dir string, r *Runner, opts RunOptions) error {
 	jobs = max(1, min(jobs, len(queue)))
 	r.Threads = s.Threads
 	kernels.SetThreads(r.Threads)
-	defer kernels.SetThreads(0)
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -22,6 +22,7 @@ import (
 
 	"github.com/onnxprune/onnxprune/evaluate"
 	"github.com/onnxprune/onnxprune/internal/cli"
+	"github.com/onnxprune/onnxprune/internal/fsutil"
 	"github.com/onnxprune/onnxprune/sweep"
 )
 
@@ -64,6 +65,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 			return runCmd(args[1:], stdout, stderr)
 		case "merge":
 			return mergeCmd(args[1:], stdout, stderr)
+		case "sensitivity":
+			return sensitivityCmd(args[1:], stdout, stderr)
 		}
 	}
 	return sweepCmd(args, stdout, stderr)
@@ -444,3 +447,5 @@ func mnistMissing(err error) error {
 	}
 	return err
 }
+
+func writeAtomic(path string, b []byte) error { return fsutil.WriteBytes(path, b) }
