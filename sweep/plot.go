@@ -49,8 +49,9 @@ func seriesOf(res *Results) []series {
 	return out
 }
 
-// line draws one series; x and y pick the coordinates.
-func line(p *plot.Plot, i int, s series, x, y func(*Result) float64) error {
+// line draws one series; x and y pick the coordinates; with dotsOnly the
+// points are not joined (when x is measured, not swept).
+func line(p *plot.Plot, i int, s series, x, y func(*Result) float64, dotsOnly ...bool) error {
 	pts := make(plotter.XYs, 0, len(s.pts))
 	for _, r := range s.pts {
 		pts = append(pts, plotter.XY{X: x(r), Y: y(r)})
@@ -70,6 +71,14 @@ func line(p *plot.Plot, i int, s series, x, y func(*Result) float64) error {
 			l.Dashes = []vg.Length{vg.Points(5), vg.Points(3)}
 			break
 		}
+	}
+	if len(dotsOnly) > 0 && dotsOnly[0] {
+		if s.pts[0].Finetuned {
+			sc.Shape = draw.RingGlyph{}
+		}
+		p.Add(sc)
+		p.Legend.Add(s.label, sc)
+		return nil
 	}
 	p.Add(l, sc)
 	p.Legend.Add(s.label, l, sc)
@@ -110,7 +119,7 @@ func LatencyPlot(res *Results, backend string) (*plot.Plot, error) {
 			continue
 		}
 		any = true
-		if err := line(p, i, s, func(r *Result) float64 { return r.LatencyMs[backend] }, func(r *Result) float64 { return 100 * r.Accuracy }); err != nil {
+		if err := line(p, i, s, func(r *Result) float64 { return r.LatencyMs[backend] }, func(r *Result) float64 { return 100 * r.Accuracy }, true); err != nil {
 			return nil, err
 		}
 	}

@@ -198,6 +198,7 @@ func sweepCmd(args []string, stdout, stderr io.Writer) int {
 	out := fs.StringP("out", "o", "", "sweep folder (required)")
 	fresh := fs.Bool("fresh", false, "discard the finished points of a folder made with other settings")
 	addRunFlags(fs, &rf)
+	fs.BoolVar(&rf.report, "report", false, "also write DIR/report.html (one self-contained page)")
 	if code, ok := cli.Parse(fs, args, stdout, stderr); !ok {
 		return code
 	}
@@ -337,6 +338,7 @@ func runPoints(dir string, s *sweep.Spec, rf runFlags, only []int, stderr io.Wri
 func mergeCmd(args []string, stdout, stderr io.Writer) int {
 	fs := cli.NewFlagSet("onnxsweep merge", "onnxsweep merge: gather a sweep's point files into results.json, results.csv and the plots.\n\nUsage: onnxsweep merge DIR [--report] [--json]")
 	var rf runFlags
+	fs.BoolVar(&rf.report, "report", false, "also write DIR/report.html (one self-contained page)")
 	fs.BoolVar(&rf.asJSON, "json", false, "print results.json to stdout")
 	if code, ok := cli.Parse(fs, args, stdout, stderr); !ok {
 		return code
@@ -351,7 +353,7 @@ func mergeCmd(args []string, stdout, stderr io.Writer) int {
 
 // merge writes the folder's results and prints them.
 func merge(dir string, rf runFlags, stdout, stderr io.Writer) error {
-	_, res, err := sweep.Collect(dir)
+	s, res, err := sweep.Collect(dir)
 	if err != nil {
 		return err
 	}
@@ -361,6 +363,13 @@ func merge(dir string, rf runFlags, stdout, stderr io.Writer) error {
 	files, err := sweep.WritePlots(dir, res)
 	if err != nil {
 		return err
+	}
+	if rf.report {
+		path, err := sweep.WriteReport(dir, s, res)
+		if err != nil {
+			return err
+		}
+		files = append(files, path)
 	}
 	if rf.asJSON {
 		enc := json.NewEncoder(stdout)
