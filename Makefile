@@ -29,6 +29,7 @@ test: vet
 	$(GO) test -run '^$$' -fuzz FuzzCompile -fuzztime $(FUZZTIME) -fuzzminimizetime 50x ./runtime
 	for f in FuzzReadIDX FuzzCIFAR FuzzNpy FuzzDecodeImage FuzzParseTransform; do \
 		$(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 50x ./data || exit 1; done
+	scripts/test-slurm.sh
 
 test-short:
 	$(GO) test -short ./...
