@@ -3,11 +3,9 @@ package sweep
 import (
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	goruntime "runtime"
 	"slices"
 	"sync"
-	"time"
 
 	"google.golang.org/protobuf/proto"
 
@@ -231,47 +229,23 @@ func (r *Runner) Latency(m *onnx.Model) (map[string]float64, error) {
 }
 
 // timeModel compiles m for batch and returns the median milliseconds of
-// runs runs on seeded random inputs in [-1, 1], after max(3, runs/10)
-// warm-up runs.
+// runs runs (runtime.Benchmark) on seeded random inputs, after
+// max(3, runs/10) warm-up runs.
 func timeModel(b runtime.Backend, m *onnx.Model, batch, runs, threads int) (float64, error) {
 	s, err := b.Compile(m, runtime.Options{Batch: batch, Threads: threads})
 	if err != nil {
 		return 0, err
 	}
 	defer s.Close()
-	rng := rand.New(rand.NewPCG(1, 2))
-	in := map[string]*tensor.Tensor{}
-	for _, io := range s.Inputs() {
-		shape := slices.Clone(io.Shape)
-		for i, d := range shape {
-			if d < 0 {
-				shape[i] = 1
-			}
-		}
-		if io.DType != tensor.Float32 {
-			return 0, fmt.Errorf("input %q is %v; latency timing feeds float32 only", io.Name, io.DType)
-		}
-		t := tensor.New(tensor.Float32, shape...)
-		for j := range t.F32() {
-			t.F32()[j] = float32(rng.Float64()*2 - 1)
-		}
-		in[io.Name] = t
+	in, err := runtime.RandomInputs(s.Inputs(), 1)
+	if err != nil {
+		return 0, err
 	}
-	for range max(3, runs/10) {
-		if _, err := s.Run(in); err != nil {
-			return 0, err
-		}
+	res, err := runtime.Benchmark(s, in, runtime.BenchmarkOptions{Warmup: max(3, runs/10), Iters: runs, Items: batch})
+	if err != nil {
+		return 0, err
 	}
-	ts := make([]float64, runs)
-	for i := range ts {
-		t0 := time.Now()
-		if _, err := s.Run(in); err != nil {
-			return 0, err
-		}
-		ts[i] = float64(time.Since(t0).Nanoseconds()) / 1e6
-	}
-	slices.Sort(ts)
-	return ts[len(ts)/2], nil
+	return res.LatencyMS.P50, nil
 }
 
 // countParams counts the float initializer elements of m and those not

@@ -408,42 +408,46 @@ func writeTable(w io.Writer, res *sweep.Results) {
 	fmt.Fprintf(w, "(%d points on %d %s %s images; params counts the non-zero ones)\n", len(res.Points), res.Samples, res.Dataset, res.Split)
 }
 
-// progress draws "points 12/40  global 0.55  98.47%" in place on a terminal.
+// progress shows the points done on a terminal (cli.Progress, mpb) and
+// counts them for the interruption message.
 type progress struct {
-	w           io.Writer
+	bar         *cli.Progress
+	stderr      io.Writer
+	started     bool
 	done, total int
 }
 
 func newProgress(stderr io.Writer) *progress {
-	p := &progress{}
-	if f, ok := stderr.(*os.File); ok && cli.IsTerminal(f) {
-		p.w = stderr
-	}
-	return p
+	return &progress{bar: cli.NewProgress(stderr), stderr: stderr}
 }
 
 func (p *progress) event(e sweep.Event) {
 	p.done, p.total = e.Done, e.Total
-	if p.w == nil {
-		return
+	if !p.started {
+		p.bar.Start("points", e.Total)
+		p.started = true
 	}
 	switch e.Kind {
 	case "redo":
-		fmt.Fprintf(p.w, "\r\033[Kpoint %d: %v; running it again\n", e.Point.Index, e.Err)
+		p.bar.SetStatus(fmt.Sprintf("point %d damaged: running it again", e.Point.Index))
 	case "done", "skip":
-		acc := 0.0
+		p.bar.SetCurrent(e.Done)
 		if e.Result != nil {
-			acc = e.Result.Accuracy
+			p.bar.SetStatus(fmt.Sprintf("%s %.2f: %.2f%%", e.Point.Method, e.Point.Amount, 100*e.Result.Accuracy))
 		}
-		fmt.Fprintf(p.w, "\r\033[Kpoints %d/%d  %s %.2f  %.2f%%%s", e.Done, e.Total, e.Point.Method, e.Point.Amount, 100*acc, map[string]string{"skip": " (done before)"}[e.Kind])
 	}
 }
 
-func (p *progress) finish() {
-	if p.w != nil {
-		fmt.Fprint(p.w, "\r\033[K")
+// cells is the sensitivity's progress callback.
+func (p *progress) cells(done, total int) {
+	if !p.started {
+		p.bar.Start("cells", total)
+		p.started = true
 	}
+	p.bar.SetCurrent(done)
 }
+
+func (p *progress) finish() { p.bar.Done() }
 
 // finetune is the fine-tuning of fine-tuned points: pending the train
 // package's training loop (the flags are validated meanwhile).

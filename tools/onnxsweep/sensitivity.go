@@ -98,11 +98,7 @@ func sensitivityCmd(args []string, stdout, stderr io.Writer) int {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
 		bar := newProgress(stderr)
-		sens, err := sweep.RunSensitivity(ctx, *out, r, sweep.SensitivityOptions{StopDrop: *stopDrop, Jobs: rf.jobs, Fresh: *fresh, Event: func(done, total int) {
-			if bar.w != nil {
-				fmt.Fprintf(bar.w, "\r\033[Kcells %d/%d", done, total)
-			}
-		}})
+		sens, err := sweep.RunSensitivity(ctx, *out, r, sweep.SensitivityOptions{StopDrop: *stopDrop, Jobs: rf.jobs, Fresh: *fresh, Event: bar.cells})
 		bar.finish()
 		if errors.Is(err, context.Canceled) {
 			return fmt.Errorf("interrupted: the finished cells are kept in %s; run the same command again to resume", *out)
