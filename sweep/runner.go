@@ -133,7 +133,7 @@ func (r *Runner) runPoint(p Point) (*Result, error) {
 	res := &Result{Point: p, Accuracy: ev.Accuracy, Correct: ev.Correct, Samples: ev.Samples, Loss: ev.Loss,
 		Sparsity: rep.GlobalSparsity, MACs: rep.MACsAfter, PerClassRecall: ev.PerClassRecall, Confusion: ev.Confusion, Layers: rep.Layers}
 	res.Top5 = ev.TopK["top5"]
-	res.Params, res.NonzeroParams = countParams(m)
+	res.Params, res.NonzeroParams = CountParams(m)
 	res.FileBytes = int64(proto.Size(m.Proto))
 	res.LatencyMs, err = r.Latency(m)
 	if err != nil {
@@ -250,7 +250,7 @@ func timeModel(b runtime.Backend, m *onnx.Model, batch, runs, threads int) (floa
 
 // countParams counts the float initializer elements of m and those not
 // zero.
-func countParams(m *onnx.Model) (all, nonzero int64) {
+func CountParams(m *onnx.Model) (all, nonzero int64) {
 	for _, tp := range m.Graph().GetInitializer() {
 		if !tensor.DType(tp.GetDataType()).IsFloat() {
 			continue

@@ -20,7 +20,6 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/onnxprune/onnxprune/evaluate"
 	"github.com/onnxprune/onnxprune/internal/cli"
 	"github.com/onnxprune/onnxprune/internal/fsutil"
 	"github.com/onnxprune/onnxprune/sweep"
@@ -452,13 +451,5 @@ func (p *progress) finish() { p.bar.Done() }
 // finetune is the fine-tuning of fine-tuned points: pending the train
 // package's training loop (the flags are validated meanwhile).
 var finetune sweep.FinetuneFunc
-
-// mnistMissing turns a missing MNIST into a hint.
-func mnistMissing(err error) error {
-	if errors.Is(err, evaluate.ErrNoMNIST) {
-		return fmt.Errorf("%w (scripts/fetch-mnist.sh fetches it)", err)
-	}
-	return err
-}
 
 func writeAtomic(path string, b []byte) error { return fsutil.WriteBytes(path, b) }

@@ -13,6 +13,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/onnxprune/onnxprune/internal/cli"
+	"github.com/onnxprune/onnxprune/onnx"
 	"github.com/onnxprune/onnxprune/prune"
 	"github.com/onnxprune/onnxprune/sweep"
 )
@@ -176,6 +177,8 @@ type planComparison struct {
 	PlanAccuracy   float64     `json:"plan_accuracy"`
 	GlobalAccuracy float64     `json:"global_accuracy"`
 	GlobalSparsity float64     `json:"global_sparsity"`
+	// Baseline names what the plan is compared with.
+	Baseline string `json:"baseline"`
 }
 
 func comparePlan(r *sweep.Runner, plan *sweep.Plan) (*planComparison, error) {
@@ -193,9 +196,34 @@ func comparePlan(r *sweep.Runner, plan *sweep.Plan) (*planComparison, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &planComparison{Plan: plan, Samples: pe.Samples, Sparsity: rep.GlobalSparsity, PlanAccuracy: pe.Accuracy}
+	c := &planComparison{Plan: plan, Samples: pe.Samples, Sparsity: rep.GlobalSparsity, PlanAccuracy: pe.Accuracy, Baseline: "uniform global"}
+	// The baseline: uniform global magnitude pruning at the plan's sparsity;
+	// for a structured plan, uniform structured pruning of the same groups
+	// at the target fraction of channels (sparsity there is the fraction of
+	// the model's parameters removed).
+	base := prune.Options{Amount: rep.GlobalSparsity, Scope: prune.ScopeGlobal}
+	if plan.Structured != prune.Unstructured {
+		c.Baseline = "uniform structured-" + string(plan.Structured)
+		c.Sparsity = removed(m, r)
+		// The uniform amount that removes as many parameters: bisection
+		// (removal only grows with the amount).
+		lo, hi := 0.0, 0.999
+		for range 20 {
+			mid := (lo + hi) / 2
+			t := sweep.Clone(r.Dense)
+			if _, err := prune.Apply(t, prune.Options{Amount: mid, Structured: plan.Structured, Mode: prune.ModeShrink}); err != nil {
+				return nil, err
+			}
+			if removed(t, r) < c.Sparsity {
+				lo = mid
+			} else {
+				hi = mid
+			}
+		}
+		base = prune.Options{Amount: hi, Structured: plan.Structured, Mode: prune.ModeShrink}
+	}
 	g := sweep.Clone(r.Dense)
-	grep, err := prune.Apply(g, prune.Options{Amount: rep.GlobalSparsity, Scope: prune.ScopeGlobal})
+	grep, err := prune.Apply(g, base)
 	if err != nil {
 		return nil, err
 	}
@@ -204,7 +232,20 @@ func comparePlan(r *sweep.Runner, plan *sweep.Plan) (*planComparison, error) {
 		return nil, err
 	}
 	c.GlobalAccuracy, c.GlobalSparsity = ge.Accuracy, grep.GlobalSparsity
+	if plan.Structured != prune.Unstructured {
+		c.GlobalSparsity = removed(g, r)
+	}
 	return c, nil
+}
+
+// removed is the fraction of the dense model's parameters that m lacks.
+func removed(m *onnx.Model, r *sweep.Runner) float64 {
+	after, _ := sweep.CountParams(m)
+	before, _ := sweep.CountParams(r.Dense)
+	if before == 0 {
+		return 0
+	}
+	return 1 - float64(after)/float64(before)
 }
 
 func (c *planComparison) writeText(w io.Writer) {
@@ -213,14 +254,17 @@ func (c *planComparison) writeText(w io.Writer) {
 		fmt.Fprintf(w, "  %-24s %8d weights  amount %.4f\n", u.Name, u.Params, u.Amount)
 	}
 	verdict := "beats"
+	if c.Plan.Structured != prune.Unstructured {
+		fmt.Fprintf(w, "(structured: sparsity is the fraction of the model's parameters removed)\n")
+	}
 	switch {
 	case c.PlanAccuracy < c.GlobalAccuracy:
 		verdict = "does not beat"
 	case c.PlanAccuracy == c.GlobalAccuracy:
 		verdict = "ties with"
 	}
-	fmt.Fprintf(w, "on %d images: plan %.2f%% at sparsity %.4f; uniform global %.2f%% at %.4f: the plan %s global pruning\n",
-		c.Samples, 100*c.PlanAccuracy, c.Sparsity, 100*c.GlobalAccuracy, c.GlobalSparsity, verdict)
+	fmt.Fprintf(w, "on %d images: plan %.2f%% at sparsity %.4f; %s %.2f%% at %.4f: the plan %s %s pruning\n",
+		c.Samples, 100*c.PlanAccuracy, c.Sparsity, c.Baseline, 100*c.GlobalAccuracy, c.GlobalSparsity, verdict, c.Baseline)
 }
 
 func writeFileJSON(path string, v any) error {
