@@ -285,3 +285,29 @@ func countOf(s []string, v string) int {
 	}
 	return n
 }
+
+// TestOtherModel: a folder planned for one model refuses another (named
+// by its SHA-256), and a model file changed after planning is caught
+// before any point runs.
+func TestOtherModel(t *testing.T) {
+	dir := mnistCNN(t)
+	out := t.TempDir()
+	s := &Spec{Model: filepath.Join(dir, "model.onnx"), Methods: []string{"global"}, Amounts: []float64{0.5}}
+	if _, err := Prepare(out, s, false); err != nil {
+		t.Fatal(err)
+	}
+	other := &Spec{Model: filepath.Join(testshared.Dir(t), "fixtures", "mnist_cnn_global50", "model.onnx"), Methods: []string{"global"}, Amounts: []float64{0.5}}
+	if _, err := Prepare(out, other, false); err == nil || !strings.Contains(err.Error(), "model_sha256") {
+		t.Errorf("another model: %v", err)
+	}
+	// The planned spec pointing at a file whose bytes changed.
+	copyPath := filepath.Join(t.TempDir(), "model.onnx")
+	b, _ := os.ReadFile(s.Model)
+	os.WriteFile(copyPath, b, 0o644)
+	moved := *s
+	moved.Model = copyPath
+	os.WriteFile(copyPath, append(b, 0), 0o644)
+	if _, err := NewRunner(&moved); err == nil || !strings.Contains(err.Error(), "another model") {
+		t.Errorf("changed model file: %v", err)
+	}
+}
