@@ -14,6 +14,8 @@ type LayerPlan struct {
 	// whole channels per group.
 	Structured Structure     `json:"structured,omitempty"`
 	Layers     []LayerAmount `json:"layers"`
+	// InputShapes fixes input shapes for the MAC counts, as Options does.
+	InputShapes map[string][]int `json:"-"`
 }
 
 // LayerAmount is one unit of a LayerPlan: an unstructured layer named by its
@@ -57,7 +59,7 @@ func ApplyLayerPlan(m *onnx.Model, p *LayerPlan) (*Report, error) {
 	}
 	var steps []Options
 	for i, l := range p.Layers {
-		o := Options{Amount: l.Amount, Structured: p.Structured}
+		o := Options{Amount: l.Amount, Structured: p.Structured, InputShapes: p.InputShapes}
 		switch {
 		case p.Structured == Unstructured && l.Initializer != "":
 			if !inits[l.Initializer] {
@@ -79,7 +81,7 @@ func ApplyLayerPlan(m *onnx.Model, p *LayerPlan) (*Report, error) {
 		}
 		steps = append(steps, o)
 	}
-	before, _ := modelMACs(m)
+	before, _ := modelMACs(m, p.InputShapes)
 	for i, o := range steps {
 		if _, err := Apply(m, o); err != nil {
 			return nil, fmt.Errorf("prune: plan layer %d: %w", i, err)
@@ -87,7 +89,7 @@ func ApplyLayerPlan(m *onnx.Model, p *LayerPlan) (*Report, error) {
 	}
 	// The report over every layer: pruning nothing more, counting the zeros
 	// (after a structured plan, of the shrunk weights).
-	rep, err := Apply(m, Options{})
+	rep, err := Apply(m, Options{InputShapes: p.InputShapes})
 	if err != nil {
 		return nil, err
 	}
@@ -95,11 +97,11 @@ func ApplyLayerPlan(m *onnx.Model, p *LayerPlan) (*Report, error) {
 	return rep, nil
 }
 
-func modelMACs(m *onnx.Model) (int64, error) {
+func modelMACs(m *onnx.Model, inputShapes map[string][]int) (int64, error) {
 	g, err := onnx.NewModelGraph(m)
 	if err != nil {
 		return 0, err
 	}
-	_, total := nodeMACs(g)
+	_, total := nodeMACs(g, inputShapes)
 	return total, nil
 }
