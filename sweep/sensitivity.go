@@ -359,3 +359,20 @@ func logSoftmax(dst []float64, z []float32) {
 		dst[j] = float64(v) - ls
 	}
 }
+
+// WriteSensitivityCell measures cell i (SensitivityCell) and writes its
+// file in dir, so that a later RunSensitivity there skips it: a job array
+// fills the cells, one run gathers them.
+func (r *Runner) WriteSensitivityCell(dir string, i int) (*Cell, error) {
+	if c, err := readCell(dir, r.Spec.Key(), i); err == nil {
+		return c, nil
+	}
+	c, err := r.SensitivityCell(i)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(sensDir(dir), 0o755); err != nil {
+		return nil, fmt.Errorf("sweep: %w", err)
+	}
+	return c, writeJSON(CellPath(dir, i), cellFile{Key: r.Spec.Key(), Cell: c})
+}

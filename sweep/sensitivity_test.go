@@ -118,6 +118,15 @@ func TestSensitivity(t *testing.T) {
 	if *one != sens.Cells[1][1] {
 		t.Errorf("cell alone %+v, in the run %+v", *one, sens.Cells[1][1])
 	}
+	// A job array's task writes the cell; a later run there measures only the rest.
+	arr := t.TempDir()
+	if _, err := r.WriteSensitivityCell(arr, 5); err != nil {
+		t.Fatal(err)
+	}
+	ran, err := RunSensitivity(context.Background(), arr, r, SensitivityOptions{StopDrop: 0.3})
+	if err != nil || !reflect.DeepEqual(ran.Cells, sens.Cells) {
+		t.Errorf("a run over a task's cell: %v, equal %v", err, err == nil && reflect.DeepEqual(ran.Cells, sens.Cells))
+	}
 	if _, err := r.SensitivityCell(20); err == nil {
 		t.Error("cell 20 of 20: no error")
 	}

@@ -53,7 +53,7 @@ func sensitivityCmd(args []string, stdout, stderr io.Writer) int {
 	cost := fs.String("cost", "kl", "plan cost: kl (of the logits) or accuracy (drop)")
 	maxAmount := fs.Float64("max-amount", 0, "plan: cap per layer (0: the largest level)")
 	perMAC := fs.Bool("per-mac", false, "plan: weigh cost per pruned MAC (prefer compute-heavy layers)")
-	index := fs.IntP("index", "i", -1, "measure only this cell (a job array's task) and print it")
+	index := fs.IntP("index", "i", -1, "measure only cell N (or $SLURM_ARRAY_TASK_ID, $JOB_COMPLETION_INDEX), write its file and print it; a later run without it gathers the cells")
 	fresh := fs.Bool("fresh", false, "redo cells measured with other settings")
 	addRunFlags(fs, &rf)
 	// Sensitivity's own defaults: a sample, no latency.
@@ -89,8 +89,16 @@ func sensitivityCmd(args []string, stdout, stderr io.Writer) int {
 		if err != nil {
 			return err
 		}
+		only := -1
 		if fs.Changed("index") {
-			c, err := r.SensitivityCell(*index)
+			only = *index
+		} else if n, _, ok, err := IndexFromEnv(); err != nil {
+			return err
+		} else if ok {
+			only = n
+		}
+		if only >= 0 || fs.Changed("index") {
+			c, err := r.WriteSensitivityCell(*out, only)
 			if err != nil {
 				return err
 			}
