@@ -9,6 +9,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/onnxprune/onnxprune/data"
 	"github.com/onnxprune/onnxprune/evaluate"
 	"github.com/onnxprune/onnxprune/kernels"
 	"github.com/onnxprune/onnxprune/onnx"
@@ -24,7 +25,7 @@ import (
 type Runner struct {
 	Spec  *Spec
 	Dense *onnx.Model
-	Data  *evaluate.Dataset
+	Data  data.Source
 	// Threads is the kernel thread count while points evaluate; latency is
 	// timed with LatencyThreads while every other evaluation waits.
 	Threads, LatencyThreads int
@@ -55,7 +56,7 @@ func NewRunner(s *Spec) (*Runner, error) {
 		return nil, err
 	}
 	kernels.SetThreads(s.Threads)
-	return &Runner{Spec: s, Dense: m, Data: d.Head(s.Limit), Threads: s.Threads, LatencyThreads: goruntime.NumCPU()}, nil
+	return &Runner{Spec: s, Dense: m, Data: data.Head(d, s.Limit), Threads: s.Threads, LatencyThreads: goruntime.NumCPU()}, nil
 }
 
 // Resolve normalizes the spec and fills in, or checks, the model's SHA-256.
@@ -74,9 +75,30 @@ func (s *Spec) Resolve() error {
 	return nil
 }
 
-// LoadData reads the spec's evaluation set.
-func LoadData(s *Spec) (*evaluate.Dataset, error) {
-	return evaluate.Load(s.Dataset, s.Data, s.Split, evaluate.Normalize{Mean: s.Mean, Std: s.Std})
+// LoadData opens the spec's evaluation set (all of it: the runner applies
+// the spec's Limit).
+func LoadData(s *Spec) (data.Source, error) {
+	return data.Open(data.Spec{Format: s.Dataset, Dir: s.Data, Split: s.Split})
+}
+
+// transform is the evaluation transform: onnxeval's default for the
+// model's input, with the spec's normalization when it names one.
+func (r *Runner) transform(batch int) (*data.Transform, error) {
+	if len(r.Spec.Mean) == 0 && len(r.Spec.Std) == 0 {
+		return nil, nil // evaluate.Run's default
+	}
+	n := data.Normalize{Mean: r.Spec.Mean, Std: r.Spec.Std}
+	if n.Mean == nil {
+		n.Mean = []float32{0.5}
+	}
+	if n.Std == nil {
+		n.Std = []float32{0.5}
+	}
+	sh := r.Data.Shape()
+	if err := n.Check(sh.C); err != nil {
+		return nil, err
+	}
+	return data.DefaultEval(sh, sh, &n), nil
 }
 
 // Clone returns a deep copy of m sharing nothing with it.
@@ -159,7 +181,11 @@ func (r *Runner) Evaluate(m *onnx.Model, logits bool) (*evaluate.Result, []float
 	}
 	defer s.Close()
 	ls := &lockedSession{Session: s, mu: &r.mu, keep: logits}
-	res, err := evaluate.Run(ls, r.Data, evaluate.Options{Batch: batch, TopK: []int{5}})
+	tf, err := r.transform(batch)
+	if err != nil {
+		return nil, nil, err
+	}
+	res, err := evaluate.Run(ls, r.Data, evaluate.Options{Batch: batch, TopK: []int{5}, Transform: tf})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -275,6 +301,6 @@ func CountParams(m *onnx.Model) (all, nonzero int64) {
 
 // WithData returns a runner sharing r's dense model and settings that
 // evaluates on d.
-func (r *Runner) WithData(d *evaluate.Dataset) *Runner {
+func (r *Runner) WithData(d data.Source) *Runner {
 	return &Runner{Spec: r.Spec, Dense: r.Dense, Data: d, Threads: r.Threads, LatencyThreads: r.LatencyThreads, ORTLibrary: r.ORTLibrary, Finetune: r.Finetune}
 }

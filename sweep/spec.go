@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/onnxprune/onnxprune/data"
 	"github.com/onnxprune/onnxprune/prune"
 )
 
@@ -39,7 +40,8 @@ type Spec struct {
 	// every load so that a folder made for another model is refused.
 	Model       string `json:"model"`
 	ModelSHA256 string `json:"model_sha256"`
-	// Dataset ("mnist", "cifar10"), Data (its folder; "" for MNIST's
+	// Dataset (a data.Formats name: "mnist", "cifar10", "npy",
+	// "imagefolder", ...), Data (its folder; "" for MNIST's
 	// default), Split and the normalization (empty: the data set's default).
 	Dataset string    `json:"dataset"`
 	Data    string    `json:"data,omitempty"`
@@ -212,11 +214,17 @@ func (s *Spec) Normalize() error {
 	if s.Dataset == "" {
 		s.Dataset = "mnist"
 	}
+	if !slices.Contains(data.Formats(), s.Dataset) {
+		return specErr("data set %q: want one of %s", s.Dataset, strings.Join(data.Formats(), ", "))
+	}
 	if s.Split == "" {
 		s.Split = "test"
 	}
 	if s.Split != "test" && s.Split != "train" {
 		return specErr("split %q: want test or train", s.Split)
+	}
+	if s.Dataset != "mnist" && s.Data == "" {
+		return specErr("data set %s needs its folder (--data DIR)", s.Dataset)
 	}
 	if s.Batch <= 0 {
 		s.Batch = 256

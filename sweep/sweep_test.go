@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/onnxprune/onnxprune/evaluate"
+	"github.com/onnxprune/onnxprune/data"
 	"github.com/onnxprune/onnxprune/internal/testshared"
 )
 
@@ -119,7 +119,7 @@ func mnistCNN(t *testing.T) string {
 
 func needMNIST(t *testing.T) {
 	t.Helper()
-	if _, err := evaluate.MNISTDir(); errors.Is(err, evaluate.ErrNoMNIST) {
+	if _, err := data.MNISTDir(); errors.Is(err, data.ErrNoMNIST) {
 		testshared.Missing(t, err.Error())
 	}
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/onnxprune/onnxprune/data"
 	"github.com/onnxprune/onnxprune/internal/cli"
 	"github.com/onnxprune/onnxprune/internal/fsutil"
 	"github.com/onnxprune/onnxprune/sweep"
@@ -104,7 +105,7 @@ type specFlags struct {
 }
 
 func addSpecFlags(fs *pflag.FlagSet, f *specFlags) {
-	fs.StringVar(&f.dataset, "dataset", "mnist", "data set: mnist or cifar10")
+	fs.StringVar(&f.dataset, "dataset", "mnist", "data set format: "+strings.Join(data.Formats(), ", "))
 	fs.StringVar(&f.data, "data", "", "folder of the data set's files (MNIST default: $MNIST_DIR or the GoMNIST module)")
 	fs.StringVar(&f.split, "split", "test", "split evaluated: test or train")
 	fs.Float32SliceVar(&f.mean, "mean", nil, "normalization mean, one value or one per channel (default 0.5)")

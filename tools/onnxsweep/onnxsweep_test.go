@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/onnxprune/onnxprune/evaluate"
+	"github.com/onnxprune/onnxprune/data"
 	"github.com/onnxprune/onnxprune/internal/testshared"
 )
 
@@ -24,7 +24,7 @@ func TestMain(m *testing.M) {
 
 func model(t *testing.T) string {
 	t.Helper()
-	if _, err := evaluate.MNISTDir(); errors.Is(err, evaluate.ErrNoMNIST) {
+	if _, err := data.MNISTDir(); errors.Is(err, data.ErrNoMNIST) {
 		testshared.Missing(t, err.Error())
 	}
 	return filepath.Join(testshared.Dir(t), "fixtures", "mnist_cnn", "model.onnx")
