@@ -30,6 +30,7 @@ test: vet
 	for f in FuzzReadIDX FuzzCIFAR FuzzNpy FuzzDecodeImage FuzzParseTransform; do \
 		$(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 50x ./data || exit 1; done
 	$(GO) test -run '^$$' -fuzz FuzzCheckpointState -fuzztime $(FUZZTIME) -fuzzminimizetime 50x ./train
+	scripts/test-slurm.sh
 
 test-short:
 	$(GO) test -short ./...

@@ -13,6 +13,17 @@ if ! dpkg -s libopenblas-dev >/dev/null 2>&1; then
   $SUDO apt-get update -qq || true
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libopenblas-dev >/dev/null
 fi
+# onnxsweep: a real Slurm for scripts/test-slurm.sh (slurm-wlm, munge) and
+# headless Chromium for the report test.
+need=()
+for p in slurm-wlm munge chromium; do
+  dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  echo "setup: installing ${need[*]}" >&2
+  $SUDO apt-get update -qq || true
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
 echo "setup: go mod download" >&2
 go mod download
 if [ -x scripts/fetch-onnxruntime.sh ]; then
