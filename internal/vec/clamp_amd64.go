@@ -57,3 +57,35 @@ func taps9Vec(y, x []float32, off *[9]int, w *[9]float32, b, lo, hi float32) int
 	taps9AVX2(&y[0], &x[0], off, w, n, b, lo, hi)
 	return n
 }
+
+//go:noescape
+func expAVX2(y, x *float32, n int)
+
+//go:noescape
+func sigmoidAVX2(y, x *float32, n int)
+
+//go:noescape
+func tanhAVX2(y, x *float32, n int)
+
+//go:noescape
+func erfAVX2(y, x *float32, n int)
+
+//go:noescape
+func mulSigmoidAVX2(y, a, gate *float32, n int)
+
+//go:noescape
+func scaleAVX2(y, x *float32, n int, s float32)
+
+// unaryAVX2 runs the assembly of f over y = f(x), len(y) a multiple of 8.
+func unaryAVX2(f mathFn, y, x []float32) {
+	switch f {
+	case fnExp:
+		expAVX2(&y[0], &x[0], len(y))
+	case fnSigmoid:
+		sigmoidAVX2(&y[0], &x[0], len(y))
+	case fnTanh:
+		tanhAVX2(&y[0], &x[0], len(y))
+	case fnErf:
+		erfAVX2(&y[0], &x[0], len(y))
+	}
+}
