@@ -133,3 +133,50 @@ func BenchmarkElementwise(b *testing.B) {
 		}
 	})
 }
+
+// TestConvSiLU runs ConvForwardAct with SiLUAct down every forward path
+// (direct and phase-plane depthwise, 5×5 depthwise, pointwise, im2col,
+// Winograd packed and not, the wide lowering) against ConvForwardNaive
+// followed by x·sigmoid(x) in float64.
+func TestConvSiLU(t *testing.T) {
+	rng := rand.New(rand.NewPCG(31, 32))
+	for _, tc := range []struct {
+		name   string
+		p      ConvParams
+		packed bool
+	}{
+		{"depthwise3x3s1", conv(2, 8, 12, 8, 3, 1, 8), false},
+		{"depthwise3x3s2", conv(2, 8, 12, 8, 3, 2, 8), false},
+		{"depthwise5x5s2", conv(1, 8, 15, 8, 5, 2, 8), false},
+		{"pointwise", conv(2, 16, 9, 24, 1, 1, 1), false},
+		{"im2col", conv(1, 6, 11, 5, 3, 2, 1), false},
+		{"winograd", conv(1, 32, 28, 32, 3, 1, 1), false},
+		{"winogradPacked", conv(1, 32, 14, 32, 3, 1, 1), true},
+		{"wide", conv(1, 4, 8, 8, 3, 1, 1), false},
+	} {
+		p := tc.p
+		in, w, b := randSlice(rng, p.InLen()), randSlice(rng, p.WeightLen()), randSlice(rng, p.K)
+		got, want := make([]float32, p.OutLen()), make([]float32, p.OutLen())
+		ws := new(Workspace)
+		ws.PackWeights(tc.packed)
+		tol := 1e-5 // of the output scale; Winograd's own error is larger
+		if m := p.winoTileFor(tc.packed); m != 0 {
+			tol = 2 * winoTol(m)
+		}
+		scale := 0.0
+		for range 2 { // packed: the second call reuses the filters
+			ConvForwardAct(got, in, w, b, p, SiLUAct(), ws)
+			ConvForwardNaive(want, in, w, b, p)
+			for _, v := range want {
+				scale = max(scale, math.Abs(float64(v)))
+			}
+			for i, v := range want {
+				x := float64(v)
+				r := x * sigmoid64(x)
+				if math.Abs(float64(got[i])-r) > tol*scale {
+					t.Fatalf("%s: out[%d] = %g, want %g", tc.name, i, got[i], r)
+				}
+			}
+		}
+	}
+}

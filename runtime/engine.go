@@ -35,8 +35,9 @@ type Step struct {
 	// Fused is set on an activation (Relu, Clip) that the step producing
 	// its input applies as it writes it (ops.ActivationFuser), and on a
 	// Sigmoid whose only reader, a Mul, computes A·sigmoid(G) itself
-	// (ops.SigmoidMul): Run skips it, and its output shares its input's
-	// buffer.
+	// (ops.SigmoidMul), and on both steps of a SiLU that the Conv before
+	// them applies (ops.SiLUFuser): Run skips it, and its output shares its
+	// input's buffer.
 	Fused bool
 }
 
@@ -383,6 +384,19 @@ func (p *Program) bindSteps() error {
 		p.Steps = append(p.Steps, st)
 	}
 	return nil
+}
+
+// InvalidatePacked tells every kernel that keeps data derived from its
+// weights (ops.PackedWeights: Conv's Winograd filters) that the weights
+// have changed in place, so that the next Run derives it afresh. Package
+// train calls it after each optimizer step; anything else that writes
+// into the program's constants (Value) must call it too.
+func (p *Program) InvalidatePacked() {
+	for i := range p.Steps {
+		if k, ok := p.Steps[i].Kernel.(ops.PackedWeights); ok {
+			k.InvalidatePacked()
+		}
+	}
 }
 
 // Inputs implements Session.

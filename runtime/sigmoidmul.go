@@ -9,6 +9,10 @@ import (
 // A·sigmoid(G) itself (ops.SigmoidMul) so that the Sigmoid step is skipped.
 type sigmoidMul struct {
 	sig, mul int // steps
+	// producer is the step writing A = G when the Mul runs in place (a
+	// SiLU whose input has no other reader), else -1: the SiLU may then be
+	// fused into it (ops.SiLUFuser) and the Mul skipped too.
+	producer int
 	a, g     string
 	k        *ops.SigmoidMul
 }
@@ -41,18 +45,18 @@ func (p *Program) findSigmoidMuls(alias []int) {
 		readers[o.GetName()] += 2
 	}
 	sigmoidOf := map[string]int{} // S → its Sigmoid step
-	produced := map[string]bool{}
+	produced := map[string]int{}  // value → the step writing it
 	for s, ni := range lv.Steps {
 		n := g.Nodes[ni]
 		p.matchSigmoidMul(s, ni, alias, index, readers, sigmoidOf, produced)
 		for _, o := range n.Output {
-			produced[o] = true
+			produced[o] = s
 		}
 	}
 }
 
 // matchSigmoidMul is findSigmoidMuls for step s (node ni).
-func (p *Program) matchSigmoidMul(s, ni int, alias []int, index, readers, sigmoidOf map[string]int, produced map[string]bool) {
+func (p *Program) matchSigmoidMul(s, ni int, alias []int, index, readers, sigmoidOf map[string]int, produced map[string]int) {
 	g, lv := p.Graph, p.Live
 	n := g.Nodes[ni]
 	if d := n.GetDomain(); d != "" && d != "ai.onnx" {
@@ -95,16 +99,29 @@ func (p *Program) matchSigmoidMul(s, ni int, alias []int, index, readers, sigmoi
 		return
 	}
 	alias[si] = gi
-	if xi, okx := index[a]; okx && a == gv && readers[a] == 2 && produced[a] && alias[yi] < 0 {
-		alias[yi] = xi
+	producer := -1
+	if xi, okx := index[a]; okx && a == gv && readers[a] == 2 && alias[yi] < 0 {
+		if ps, ok := produced[a]; ok {
+			alias[yi] = xi
+			producer = ps
+		}
 	}
-	p.sigmoidMuls = append(p.sigmoidMuls, sigmoidMul{sig: ss, mul: s, a: a, g: gv, k: k})
+	p.sigmoidMuls = append(p.sigmoidMuls, sigmoidMul{sig: ss, mul: s, producer: producer, a: a, g: gv, k: k})
 	delete(sigmoidOf, sv)
 }
 
-// fuseSigmoidMuls hands each pair found by findSigmoidMuls to its Mul step.
+// fuseSigmoidMuls hands each pair found by findSigmoidMuls to its Mul step,
+// or, for an in-place SiLU whose producer is an ops.SiLUFuser (Conv), to
+// that producer, which then writes x·sigmoid(x) in its output pass.
 func (p *Program) fuseSigmoidMuls() {
 	for _, f := range p.sigmoidMuls {
+		if f.producer >= 0 {
+			if k, ok := p.Steps[f.producer].Kernel.(ops.SiLUFuser); ok && k.FuseSiLU() {
+				p.Steps[f.sig].Fused = true
+				p.Steps[f.mul].Fused = true
+				continue
+			}
+		}
 		st := &p.Steps[f.mul]
 		st.Kernel = f.k
 		st.In = []*tensor.Tensor{p.values[f.a], p.values[f.g]}
