@@ -20,7 +20,7 @@ import (
 //
 // SiLU set (with On, Min −Inf and Max +Inf: see SiLUAct) makes it
 // x·sigmoid(x) instead, the Swish of EfficientNet and MobileNetV3, in the
-// same pass (vec.MulSigmoid).
+// same pass (vec.BiasSiLU).
 type Activation struct {
 	On       bool
 	Min, Max float32
@@ -59,12 +59,7 @@ func clampNonNeg(d, s []float32, b, hi float32) {
 // biasAct sets s[i] = act(s[i] + b).
 func biasAct(s []float32, b float32, act Activation) {
 	if act.SiLU {
-		if b != 0 {
-			for i := range s {
-				s[i] += b
-			}
-		}
-		vec.MulSigmoid(s, s, s)
+		vec.BiasSiLU(s, s, b)
 		return
 	}
 	if act.On {
@@ -90,10 +85,7 @@ func biasAct(s []float32, b float32, act Activation) {
 func copyBiasAct(d, s []float32, b float32, act Activation) {
 	s = s[:len(d)]
 	if act.SiLU {
-		for i, v := range s {
-			d[i] = v + b
-		}
-		vec.MulSigmoid(d, d, d)
+		vec.BiasSiLU(d, s, b)
 		return
 	}
 	if act.On {

@@ -74,6 +74,9 @@ func erfAVX2(y, x *float32, n int)
 func mulSigmoidAVX2(y, a, gate *float32, n int)
 
 //go:noescape
+func biasSiLUAVX2(y, x *float32, n int, b float32)
+
+//go:noescape
 func scaleAVX2(y, x *float32, n int, s float32)
 
 // unaryAVX2 runs the assembly of f over y = f(x), len(y) a multiple of 8.

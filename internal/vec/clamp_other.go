@@ -20,3 +20,5 @@ var hasAVX2, hasFMA = false, false
 func unaryAVX2(f mathFn, y, x []float32)        { panic("vec: no AVX2") }
 func mulSigmoidAVX2(y, a, gate *float32, n int) { panic("vec: no AVX2") }
 func scaleAVX2(y, x *float32, n int, s float32) { panic("vec: no AVX2") }
+
+func biasSiLUAVX2(y, x *float32, n int, b float32) { panic("vec: no AVX2") }

@@ -49,6 +49,29 @@ func MulSigmoid(y, a, g []float32) {
 	}
 }
 
+// BiasSiLU sets y[i] = v·sigmoid(v), v = x[i] + b, for i < len(y): a
+// convolution's bias and SiLU in one pass. y may be x.
+func BiasSiLU(y, x []float32, b float32) {
+	x = x[:len(y)]
+	if hasFMA {
+		n := len(y) &^ 7
+		if n > 0 {
+			biasSiLUAVX2(&y[0], &x[0], n, b)
+		}
+		if r := len(y) - n; r > 0 {
+			var bx [8]float32
+			copy(bx[:], x[n:])
+			biasSiLUAVX2(&bx[0], &bx[0], 8, b)
+			copy(y[n:], bx[:r])
+		}
+		return
+	}
+	for i, v := range x {
+		v += b
+		y[i] = v / (1 + expf(-v))
+	}
+}
+
 // Scale sets y[i] = s·x[i] for i < len(y).
 func Scale(y, x []float32, s float32) {
 	x = x[:len(y)]

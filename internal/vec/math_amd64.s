@@ -455,3 +455,28 @@ scloop:
 scdone:
 	VZEROUPPER
 	RET
+
+// func biasSiLUAVX2(y, x *float32, n int, b float32)
+// y[i] = v / (1 + exp(-v)) = v·sigmoid(v), v = x[i] + b.
+TEXT ·biasSiLUAVX2(SB), NOSPLIT, $0-28
+	MOVQ y+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+	VBROADCASTSS b+24(FP), Y6
+	SHRQ $3, CX
+	JZ   bsdone
+	VMOVUPS signBit, Y7
+bsloop:
+	VADDPS (SI), Y6, Y5
+	VXORPS Y5, Y7, Y0
+	EXP(Y0, Y1, Y2, Y3)
+	VADDPS one, Y0, Y0
+	VDIVPS Y0, Y5, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ  bsloop
+bsdone:
+	VZEROUPPER
+	RET

@@ -54,7 +54,8 @@ func ulpErr(got float32, want float64) float64 {
 		}
 		return math.Inf(1)
 	}
-	ulp := math.Max(float64(math.Nextafter32(float32(math.Abs(float64(w))), math.MaxFloat32))-math.Abs(float64(w)), 1.4e-45)
+	aw := float32(math.Abs(float64(w)))
+	ulp := math.Max(float64(aw)-float64(math.Nextafter32(aw, 0)), 1.4e-45) // the ulp below |w|: defined at MaxFloat32 too
 	return math.Abs(float64(got)-want) / ulp
 }
 
@@ -217,6 +218,12 @@ func BenchmarkMath(b *testing.B) {
 			MulSigmoid(y, x, x)
 		}
 	})
+	b.Run("BiasSiLU", func(b *testing.B) {
+		b.SetBytes(8 * n)
+		for range b.N {
+			BiasSiLU(y, x, 0.5)
+		}
+	})
 	b.Run("Sigmoid/float64-math", func(b *testing.B) { // what ops ran before
 		b.SetBytes(8 * n)
 		for range b.N {
@@ -225,4 +232,25 @@ func BenchmarkMath(b *testing.B) {
 			}
 		}
 	})
+}
+
+func TestBiasSiLU(t *testing.T) {
+	for _, n := range []int{0, 3, 8, 13, 1001} {
+		x := mathInputs(n+29, 6)[29:]
+		for _, b := range []float32{0, -0.75, 2.5} {
+			y := make([]float32, n)
+			BiasSiLU(y, x, b)
+			v := make([]float32, n)
+			for i := range v {
+				v[i] = x[i] + b
+			}
+			checkSiLU(t, y, v, v)
+		}
+	}
+	defer func(f bool) { hasFMA = f }(hasFMA)
+	hasFMA = false
+	x := mathInputs(100, 6)
+	y := make([]float32, len(x))
+	BiasSiLU(y, x, 0)
+	checkSiLU(t, y, x, x)
 }
