@@ -92,3 +92,19 @@ func unaryAVX2(f mathFn, y, x []float32) {
 		erfAVX2(&y[0], &x[0], len(y))
 	}
 }
+
+//go:noescape
+func gather2AVX2(d, s *float32, n int)
+
+// Gather2 sets d[j] = s[2j] for the leading multiple-of-8 part of d that s
+// holds whole pairs for (2j+1 < len(s)), with AVX2 shuffles, and returns
+// how many it did (0 without AVX2); the caller does the rest. It is the
+// even phase of a stride-2 row.
+func Gather2(d, s []float32) int {
+	n := min(len(d), len(s)/2) &^ 7
+	if !hasAVX2 || n == 0 {
+		return 0
+	}
+	gather2AVX2(&d[0], &s[0], n)
+	return n
+}

@@ -102,3 +102,25 @@ aloop8:
 adone:
 	VZEROUPPER
 	RET
+
+// func gather2AVX2(d, s *float32, n int)
+// d[j] = s[2j] for j < n, n a multiple of 8 (reads s[0 .. 2n)).
+TEXT ·gather2AVX2(SB), NOSPLIT, $0-24
+	MOVQ d+0(FP), DI
+	MOVQ s+8(FP), SI
+	MOVQ n+16(FP), CX
+	SHRQ $3, CX
+	JZ   g2done
+g2loop:
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VSHUFPS $0x88, Y1, Y0, Y2
+	VPERMPD $0xD8, Y2, Y2
+	VMOVUPS Y2, (DI)
+	ADDQ $64, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ  g2loop
+g2done:
+	VZEROUPPER
+	RET

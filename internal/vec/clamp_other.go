@@ -22,3 +22,6 @@ func mulSigmoidAVX2(y, a, gate *float32, n int) { panic("vec: no AVX2") }
 func scaleAVX2(y, x *float32, n int, s float32) { panic("vec: no AVX2") }
 
 func biasSiLUAVX2(y, x *float32, n int, b float32) { panic("vec: no AVX2") }
+
+// Gather2 has no vector version off amd64.
+func Gather2(d, s []float32) int { return 0 }

@@ -50,3 +50,37 @@ func TestAxpy(t *testing.T) {
 		}
 	}
 }
+
+func TestGather2(t *testing.T) {
+	for n := 0; n < 40; n++ {
+		for extra := -1; extra <= 1; extra++ {
+			ls := max(0, 2*n+extra)
+			s := make([]float32, ls)
+			for i := range s {
+				s[i] = float32(i) + 0.5
+			}
+			d := make([]float32, n)
+			k := Gather2(d, s)
+			if k%8 != 0 || k > n || 2*k > ls {
+				t.Fatalf("n=%d len(s)=%d: did %d", n, ls, k)
+			}
+			if hasAVX2 && n >= 8 && ls >= 16 && k == 0 {
+				t.Fatalf("n=%d len(s)=%d: nothing done with AVX2", n, ls)
+			}
+			for j := range k {
+				if d[j] != s[2*j] {
+					t.Fatalf("n=%d: d[%d] = %v, want %v", n, j, d[j], s[2*j])
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkGather2 reports GB/s of d written plus s read (a 112-wide row pair).
+func BenchmarkGather2(b *testing.B) {
+	s, d := make([]float32, 224), make([]float32, 112)
+	b.SetBytes(4 * (224 + 112))
+	for range b.N {
+		Gather2(d, s)
+	}
+}
