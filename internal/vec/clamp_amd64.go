@@ -108,3 +108,27 @@ func Gather2(d, s []float32) int {
 	gather2AVX2(&d[0], &s[0], n)
 	return n
 }
+
+//go:noescape
+func max3AVX2(y, x *float32, n int)
+
+//go:noescape
+func maxIntoAVX2(d, s *float32, n int)
+
+func max3Vec(y, x []float32) int {
+	n := len(y) &^ 7
+	if !hasAVX2 || n == 0 {
+		return 0
+	}
+	max3AVX2(&y[0], &x[0], n)
+	return n
+}
+
+func maxIntoVec(d, s []float32) int {
+	n := len(d) &^ 7
+	if !hasAVX2 || n == 0 {
+		return 0
+	}
+	maxIntoAVX2(&d[0], &s[0], n)
+	return n
+}

@@ -84,3 +84,45 @@ func BenchmarkGather2(b *testing.B) {
 		Gather2(d, s)
 	}
 }
+
+func TestMax3AndMaxInto(t *testing.T) {
+	nan := float32(math.NaN())
+	for n := 0; n < 40; n++ {
+		x := make([]float32, n+2)
+		s := make([]float32, n)
+		for i := range x {
+			x[i] = float32((i*7)%11) - 5
+		}
+		for i := range s {
+			s[i] = float32((i*5)%9) - 4
+		}
+		if n > 10 {
+			x[9], s[3], s[4] = nan, nan, float32(math.Copysign(0, -1))
+		}
+		y := make([]float32, n)
+		Max3(y, x)
+		for i := range y {
+			want := max(x[i], x[i+1], x[i+2])
+			if y[i] != want && !(want != want && y[i] != y[i]) {
+				t.Fatalf("Max3 n=%d i=%d: %v, want %v", n, i, y[i], want)
+			}
+		}
+		d := append([]float32(nil), x[:n]...)
+		MaxInto(d, s)
+		for i := range d {
+			want := max(x[i], s[i])
+			if d[i] != want && !(want != want && d[i] != d[i]) {
+				t.Fatalf("MaxInto n=%d i=%d: max(%v, %v) = %v, want %v", n, i, x[i], s[i], d[i], want)
+			}
+		}
+	}
+}
+
+// BenchmarkMax3 reports GB/s of x read and y written (a 56-wide row).
+func BenchmarkMax3(b *testing.B) {
+	x, y := make([]float32, 58), make([]float32, 56)
+	b.SetBytes(4 * (58 + 56))
+	for range b.N {
+		Max3(y, x)
+	}
+}
