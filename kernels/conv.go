@@ -102,6 +102,8 @@ type Workspace struct {
 	dwBwd   dwBackwardTask
 	wide    wideTask
 	wino    winoTask
+
+	pack packedFilters // see packed.go
 }
 
 // Reserve grows w to hold at least n float32s.
@@ -170,8 +172,13 @@ func ConvForwardAct(out, in, weight, bias []float32, p ConvParams, act Activatio
 		depthwiseForward(out, in, weight, bias, act, p, ws)
 		return
 	}
-	if p.winograd() { // 3×3 unit-stride convolutions: see winograd.go
-		winogradForward(out, in, weight, bias, act, p, ws)
+	if m := p.winoTileFor(ws.pack.on); m != 0 { // 3×3 unit-stride convolutions: see winograd.go
+		if act.SiLU { // the output transform applies clamps only
+			winogradForwardM(m, out, in, weight, bias, Activation{}, p, ws)
+			SiLU(out, out)
+			return
+		}
+		winogradForwardM(m, out, in, weight, bias, act, p, ws)
 		return
 	}
 	if p.wide() { // small unit-stride convolutions: see smallconv.go

@@ -180,6 +180,9 @@ func (t *dwForwardTask) run(part, lo, hi int) {
 			for oh := 0; oh < p.OH; oh++ {
 				copy(o[oh*p.OW:(oh+1)*p.OW], s[oh*wq:])
 			}
+			if t.act.SiLU {
+				vec.MulSigmoid(o, o, o)
+			}
 			continue
 		}
 		fill(s, b)
@@ -276,6 +279,9 @@ func (t *dwForwardTask) runDirect(part, lo, hi int) {
 		copy(pad[pw+1:], x[(h-1)*w:])
 		clear(pad[2*pw:])
 		vec.Taps9(o[(h-1)*w:], pad, &padOff, wk, b, lo32, hi32)
+		if t.act.SiLU {
+			vec.MulSigmoid(o, o, o)
+		}
 	}
 }
 

@@ -17,9 +17,19 @@ import (
 // except with Min 0 (Relu, ReLU6: see clampNonNeg), where a NaN with its
 // sign bit set becomes 0 and, with a finite Max, any NaN becomes Max. The
 // zero value, On false, is no activation.
+//
+// SiLU set (with On, Min −Inf and Max +Inf: see SiLUAct) makes it
+// x·sigmoid(x) instead, the Swish of EfficientNet and MobileNetV3, in the
+// same pass (vec.BiasSiLU).
 type Activation struct {
 	On       bool
 	Min, Max float32
+	SiLU     bool
+}
+
+// SiLUAct is the Activation x·sigmoid(x).
+func SiLUAct() Activation {
+	return Activation{On: true, Min: float32(math.Inf(-1)), Max: float32(math.Inf(1)), SiLU: true}
 }
 
 // Relu is the Activation max(x, 0).
@@ -48,6 +58,10 @@ func clampNonNeg(d, s []float32, b, hi float32) {
 
 // biasAct sets s[i] = act(s[i] + b).
 func biasAct(s []float32, b float32, act Activation) {
+	if act.SiLU {
+		vec.BiasSiLU(s, s, b)
+		return
+	}
 	if act.On {
 		k := vec.BiasClamp(s, s, b, act.Min, act.Max)
 		s = s[k:]
@@ -70,6 +84,10 @@ func biasAct(s []float32, b float32, act Activation) {
 // copyBiasAct sets d[i] = act(s[i] + b) for i < len(d).
 func copyBiasAct(d, s []float32, b float32, act Activation) {
 	s = s[:len(d)]
+	if act.SiLU {
+		vec.BiasSiLU(d, s, b)
+		return
+	}
 	if act.On {
 		k := vec.BiasClamp(d, s, b, act.Min, act.Max)
 		d, s = d[k:], s[k:]

@@ -1,6 +1,10 @@
 package kernels
 
-import "unsafe"
+import (
+	"unsafe"
+
+	"github.com/onnxprune/onnxprune/internal/vec"
+)
 
 // gather sets d[j] = src[j·s] for j < len(d). Bounds are checked once up
 // front; the loop itself runs on unsafe pointers, since the compiler cannot
@@ -11,6 +15,12 @@ func gather(d, src []float32, s int) {
 		return
 	}
 	_ = src[(n-1)*s]
+	if s == 2 { // stride-2 convolutions' phases: AVX2 shuffles
+		k := vec.Gather2(d, src)
+		if d, src, n = d[k:], src[2*k:], n-k; n == 0 {
+			return
+		}
+	}
 	p := unsafe.Pointer(unsafe.SliceData(src))
 	q := unsafe.Pointer(unsafe.SliceData(d))
 	step := uintptr(s) * 4

@@ -26,8 +26,9 @@ import "math"
 // borders; output tiles that overhang OH or OW are cut.
 //
 // The filter transform runs on every call (K·C tiles, cheap next to the
-// products once there are enough tiles, see winograd): the engine's
-// weights may be updated in place between runs by training.
+// products once there are enough tiles, see winograd), unless the caller
+// lets the Workspace keep the transformed filters (PackWeights, packed.go):
+// then it runs once, and again only after InvalidatePacked.
 
 // Tuning of the dispatch, measured on resnet18's shapes (winograd_test.go's
 // BenchmarkWinograd): Winograd replaces im2col when both channel counts
@@ -43,6 +44,8 @@ const (
 	winoMinChannels       = 16
 	winoMinTiles4         = 48
 	winoMinTiles2         = 96
+	winoMinTiles4Packed   = 48
+	winoMinTiles2Packed   = 32
 	winoMaxBlock          = 96
 	winoMinBlock          = 16
 	winoFilterGrainPerRow = 1 << 10
@@ -56,15 +59,24 @@ func (p ConvParams) winograd() bool { return p.winoTile() != 0 }
 
 // winoTile is the m of the F(m×m, 3×3) that ConvForwardAct uses for p, 4
 // or 2, or 0 for none.
-func (p ConvParams) winoTile() int {
+func (p ConvParams) winoTile() int { return p.winoTileFor(false) }
+
+// winoTileFor is winoTile with the filters pre-packed (Workspace.PackWeights)
+// or not: packed, the filter transform costs nothing per call and fewer
+// tiles pay (winoMinTiles4Packed, winoMinTiles2Packed).
+func (p ConvParams) winoTileFor(packed bool) int {
 	if !winogradOn || !p.winogradable() || p.C < winoMinChannels || p.K < winoMinChannels {
 		return 0
 	}
+	min4, min2 := winoMinTiles4, winoMinTiles2
+	if packed {
+		min4, min2 = winoMinTiles4Packed, winoMinTiles2Packed
+	}
 	tiles := func(m int) int { return p.N * ((p.OH + m - 1) / m) * ((p.OW + m - 1) / m) }
 	switch {
-	case tiles(4) >= winoMinTiles4:
+	case tiles(4) >= min4:
 		return 4
-	case tiles(2) >= winoMinTiles2:
+	case tiles(2) >= min2:
 		return 2
 	}
 	return 0
@@ -145,12 +157,22 @@ func winogradForwardM(m int, out, in, weight, bias []float32, act Activation, p 
 		panic("kernels: winograd: unsupported convolution")
 	}
 	pl := p.winoPlan(m, Threads())
-	buf := ws.floats(pl.workspace(&p))
 	aa := pl.a * pl.a
+	u, current := ws.packedFor(m, weight, aa*pl.us)
+	var scratch []float32
+	if u != nil {
+		scratch = ws.floats(pl.parts * pl.partLen(&p))
+	} else {
+		buf := ws.floats(pl.workspace(&p))
+		u, scratch = buf[:aa*pl.us], buf[aa*pl.us:]
+	}
 	t := &ws.wino
 	*t = winoTask{out: out, in: in, weight: weight, bias: bias, p: p, pl: pl, act: newScalarAct(act),
-		u: buf[:aa*pl.us], scratch: buf[aa*pl.us:], filter: true}
-	parallelRun(parallelParts(p.K, winoFilterGrainPerRow/max(p.C, 1)), p.K, t, &ws.wg)
+		u: u, scratch: scratch, filter: true}
+	if !current {
+		parallelRun(parallelParts(p.K, winoFilterGrainPerRow/max(p.C, 1)), p.K, t, &ws.wg)
+		ws.markPacked()
+	}
 	t.filter = false
 	parallelRun(pl.parts, pl.blocks, t, &ws.wg)
 	*t = winoTask{}

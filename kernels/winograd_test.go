@@ -174,7 +174,7 @@ func BenchmarkWinograd(b *testing.B) {
 	for _, s := range []struct{ c, hw int }{{64, 56}, {128, 28}, {256, 14}, {512, 7}} {
 		for _, n := range []int{1, 8} {
 			p := conv(n, s.c, s.hw, s.c, 3, 1, 1)
-			for _, algo := range []string{"im2col", "F2", "F4"} {
+			for _, algo := range []string{"im2col", "F2", "F4", "F2packed", "F4packed"} {
 				b.Run(fmt.Sprintf("%dch%d/batch%d/%s", s.c, s.hw, n, algo), func(b *testing.B) {
 					benchmarkWinograd(b, p, algo)
 				})
@@ -199,6 +199,9 @@ func benchmarkWinograd(b *testing.B, p ConvParams, algo string) {
 			winogradForwardM(2, out, in, w, bias, Relu(), p, ws)
 		case "F4":
 			winogradForwardM(4, out, in, w, bias, Relu(), p, ws)
+		case "F2packed", "F4packed": // the filters transformed once, before the loop
+			ws.PackWeights(true)
+			winogradForwardM(int(algo[1]-'0'), out, in, w, bias, Relu(), p, ws)
 		}
 	}
 	b.ReportMetric(2*float64(p.MACs())*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")

@@ -2,7 +2,9 @@ package ops
 
 // The unary element-wise family (activations and math functions), one table
 // entry each: attributes, forward over a slice, the derivative, what backward
-// keeps, and FLOPs per element. And Clip, whose bounds are attributes before
+// keeps, and FLOPs per element. Sigmoid, Tanh, Exp and Erf run the kernels'
+// vectorised float32 approximations (a few ulp, see internal/vec) on all
+// threads; the rest compute in float64 per element. And Clip, whose bounds are attributes before
 // opset 11 and optional inputs from 11 on.
 
 import (
@@ -137,12 +139,12 @@ var unaryDefs = []unaryDef{
 			}
 		}},
 	{typ: "Sigmoid", channels: ChannelsZeroToNonzero, flops: 4, saveOut: true,
-		fwd: func(_ *unaryParams, y, x []float32) { unaryMap(y, x, sigmoid64) },
+		fwd: func(_ *unaryParams, y, x []float32) { kernels.Sigmoid(y, x) },
 		bwd: func(_ *unaryParams, dx, dy, _, y []float32) {
 			unaryGrad(dx, dy, func(i int) float32 { return y[i] * (1 - y[i]) })
 		}},
 	{typ: "Tanh", channels: ChannelsZeroToZero, flops: 1, saveOut: true,
-		fwd: func(_ *unaryParams, y, x []float32) { unaryMap(y, x, math.Tanh) },
+		fwd: func(_ *unaryParams, y, x []float32) { kernels.Tanh(y, x) },
 		bwd: func(_ *unaryParams, dx, dy, _, y []float32) {
 			unaryGrad(dx, dy, func(i int) float32 { return 1 - y[i]*y[i] })
 		}},
@@ -189,7 +191,7 @@ var unaryDefs = []unaryDef{
 			})
 		}},
 	{typ: "Erf", channels: ChannelsZeroToZero, flops: 1, saveIn: true, since: 9,
-		fwd: func(_ *unaryParams, y, x []float32) { unaryMap(y, x, math.Erf) },
+		fwd: func(_ *unaryParams, y, x []float32) { kernels.Erf(y, x) },
 		bwd: func(_ *unaryParams, dx, dy, x, _ []float32) {
 			unaryGrad(dx, dy, func(i int) float32 {
 				v := float64(x[i])
@@ -304,7 +306,7 @@ var unaryDefs = []unaryDef{
 			unaryGrad(dx, dy, func(i int) float32 { return 0.5 / y[i] })
 		}},
 	{typ: "Exp", channels: ChannelsZeroToNonzero, flops: 1, saveOut: true,
-		fwd: func(_ *unaryParams, y, x []float32) { unaryMap(y, x, math.Exp) },
+		fwd: func(_ *unaryParams, y, x []float32) { kernels.Exp(y, x) },
 		bwd: func(_ *unaryParams, dx, dy, _, y []float32) {
 			unaryGrad(dx, dy, func(i int) float32 { return y[i] })
 		}},

@@ -241,6 +241,20 @@ func (k *convKernel) FuseActivation(act kernels.Activation) bool {
 	return true
 }
 
+// FuseSiLU implements SiLUFuser: Forward then writes x·sigmoid(x) of the
+// convolution in its output pass.
+func (k *convKernel) FuseSiLU() bool {
+	if k.act.On {
+		return false
+	}
+	k.act = kernels.SiLUAct()
+	return true
+}
+
+// InvalidatePacked implements PackedWeights: the next Forward transforms
+// the weights afresh.
+func (k *convKernel) InvalidatePacked() { k.ws.InvalidatePacked() }
+
 func convBind(n *Node, in, out []onnx.Value) (Kernel, error) {
 	ci, err := readConv(n, in)
 	if err != nil {
@@ -257,6 +271,7 @@ func convBind(n *Node, in, out []onnx.Value) (Kernel, error) {
 	}
 	k := &convKernel{p: p, hasBias: ci.hasBias}
 	k.ws.Reserve(p.WorkspaceSize())
+	k.ws.PackWeights(true) // the engine calls InvalidatePacked when weights change
 	return k, nil
 }
 

@@ -66,3 +66,22 @@ func fuseClip(n *Node, consts []*tensor.Tensor) (kernels.Activation, bool) {
 	}
 	return kernels.Activation{}, false
 }
+
+// PackedWeights is a kernel that keeps what it derives from its weight
+// inputs from one Forward to the next (pre-packing: Conv keeps Winograd's
+// transformed filters). Whoever changes those weights in place between
+// runs must call InvalidatePacked (the engine's Program.InvalidatePacked
+// does it for every step); weights passed in a different tensor are
+// noticed without it.
+type PackedWeights interface {
+	InvalidatePacked()
+}
+
+// SiLUFuser is a kernel that can apply SiLU, x·sigmoid(x), to its own
+// output in the pass that writes it. The engine fuses Mul(X, Sigmoid(X))
+// into X's producer when X has no other reader; FuseSiLU reports whether
+// the kernel took it. As with ActivationFuser, a training engine must not
+// fuse.
+type SiLUFuser interface {
+	FuseSiLU() bool
+}

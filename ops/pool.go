@@ -5,6 +5,7 @@ import (
 	"math"
 	"sync"
 
+	"github.com/onnxprune/onnxprune/internal/vec"
 	"github.com/onnxprune/onnxprune/kernels"
 	"github.com/onnxprune/onnxprune/onnx"
 	"github.com/onnxprune/onnxprune/tensor"
@@ -195,11 +196,14 @@ type poolKernel struct {
 	hCnt, wCnt         []int // tap counts for count_include_pad
 	dtype              tensor.DType
 	max2x2             bool // maxPlane2x2 applies (see there)
-	fwd, bwd           func(lo, hi int)
-	wg                 sync.WaitGroup
-	x, y, dx, dy       []float32
-	idx                []int64
-	xu, yu             []uint8
+	// max3 holds the output columns [max3[0], max3[1]) whose window is three
+	// whole unit-stride columns, which maxPlane does with vec.Max3.
+	max3         [2]int
+	fwd, bwd     func(lo, hi int)
+	wg           sync.WaitGroup
+	x, y, dx, dy []float32
+	idx          []int64
+	xu, yu       []uint8
 }
 
 func poolBind(kind poolKind) func(n *Node, in, out []onnx.Value) (Kernel, error) {
@@ -228,6 +232,9 @@ func poolBind(kind poolKind) func(n *Node, in, out []onnx.Value) (Kernel, error)
 			}
 			k.hLo, k.hHi, k.hCnt = poolTapRanges(k.oh, k.h, k.kh, k.sh, k.dh, k.pt, padEndH)
 			k.wLo, k.wHi, k.wCnt = poolTapRanges(k.ow, k.w, k.kw, k.sw, k.dw, k.pl, g.padEnd[l])
+			if kind == poolMax && k.kw == 3 && k.sw == 1 && k.dw == 1 {
+				k.max3 = full3Columns(k.wLo, k.wHi)
+			}
 			k.max2x2 = kind == poolMax && k.kh == 2 && k.kw == 2 && k.sh == 2 && k.sw == 2 &&
 				k.dh == 1 && k.dw == 1 && k.pt == 0 && k.pl == 0 && 2*k.oh <= k.h && 2*k.ow <= k.w
 		}
@@ -333,12 +340,17 @@ func (k *poolKernel) maxPlane(x, y []float32) {
 		}
 		copy(tmp, x[(h0+khLo*dh)*w:][:w])
 		for t := khLo + 1; t < khHi; t++ {
-			r := x[(h0+t*dh)*w:][:w]
-			for i, v := range r {
-				tmp[i] = max(tmp[i], v)
-			}
+			vec.MaxInto(tmp, x[(h0+t*dh)*w:][:w])
 		}
-		for j := range yr {
+		j0, j1 := k.max3[0], k.max3[1]
+		if j1 > j0 {
+			vec.Max3(yr[j0:j1], tmp[j0-pl:])
+		}
+		for j := 0; j < len(yr); j++ {
+			if j == j0 && j1 > j0 {
+				j = j1 - 1
+				continue
+			}
 			lo, hi := wLo[j], wHi[j]
 			m := ninf
 			base := j*sw - pl + lo*dw
@@ -357,6 +369,25 @@ func (k *poolKernel) maxPlane(x, y []float32) {
 			yr[j] = m
 		}
 	}
+}
+
+// full3Columns returns the run [j0, j1) of output columns whose three taps
+// all fall inside the input, or [0, 0) when they are not one run.
+func full3Columns(lo, hi []int) [2]int {
+	j0 := 0
+	for j0 < len(lo) && (lo[j0] != 0 || hi[j0] != 3) {
+		j0++
+	}
+	j1 := j0
+	for j1 < len(lo) && lo[j1] == 0 && hi[j1] == 3 {
+		j1++
+	}
+	for j := j1; j < len(lo); j++ {
+		if lo[j] == 0 && hi[j] == 3 {
+			return [2]int{}
+		}
+	}
+	return [2]int{j0, j1}
 }
 
 // maxPlane2x2 is maxPlane for the common 2×2 stride-2 window with no

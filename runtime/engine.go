@@ -33,8 +33,11 @@ type Step struct {
 	// optional input is nil); their Data lives in the program's buffers.
 	In, Out []*tensor.Tensor
 	// Fused is set on an activation (Relu, Clip) that the step producing
-	// its input applies as it writes it (ops.ActivationFuser): Run skips
-	// it, and its output shares that input's buffer.
+	// its input applies as it writes it (ops.ActivationFuser), and on a
+	// Sigmoid whose only reader, a Mul, computes A·sigmoid(G) itself
+	// (ops.SigmoidMul), and on both steps of a SiLU that the Conv before
+	// them applies (ops.SiLUFuser): Run skips it, and its output shares its
+	// input's buffer.
 	Fused bool
 }
 
@@ -55,6 +58,8 @@ type Program struct {
 	arena   []float32
 	plan    bufferPlan
 	fusable []fusablePair
+	// sigmoidMuls are the Sigmoid → Mul pairs fused into one step.
+	sigmoidMuls []sigmoidMul
 }
 
 // Compile builds a Program: it refuses a model with operators that have no
@@ -103,6 +108,7 @@ func Compile(m *onnx.Model, opts Options) (*Program, error) {
 		return nil, err
 	}
 	p.fuseActivations()
+	p.fuseSigmoidMuls()
 	for _, in := range g.Inputs {
 		t := p.values[in.GetName()]
 		p.inputs = append(p.inputs, IOInfo{Name: in.GetName(), DType: t.DType, Shape: t.Shape})
@@ -245,6 +251,7 @@ func (p *Program) allocate(keep bool) {
 	var alias []int
 	if !keep {
 		alias = p.inPlaceActivations()
+		p.findSigmoidMuls(alias)
 	}
 	p.plan = planBuffers(ls,
 		func(i int) bool { return vals[i].DType == tensor.Float32 },
@@ -370,6 +377,19 @@ func (p *Program) bindSteps() error {
 		p.Steps = append(p.Steps, st)
 	}
 	return nil
+}
+
+// InvalidatePacked tells every kernel that keeps data derived from its
+// weights (ops.PackedWeights: Conv's Winograd filters) that the weights
+// have changed in place, so that the next Run derives it afresh. Package
+// train calls it after each optimizer step; anything else that writes
+// into the program's constants (Value) must call it too.
+func (p *Program) InvalidatePacked() {
+	for i := range p.Steps {
+		if k, ok := p.Steps[i].Kernel.(ops.PackedWeights); ok {
+			k.InvalidatePacked()
+		}
+	}
 }
 
 // Inputs implements Session.

@@ -14,6 +14,26 @@ echo "== onnxbench: Go engine against onnxruntime, 2 threads"
 bin/onnxbench "$FIX/resnet18/model.onnx" --backend go,ort --batch 1,8 --threads 2 --time "$T" --no-progress
 bin/onnxbench "$FIX/mobilenet_v2/model.onnx" --backend go,ort --batch 1,8 --threads 2 --time "$T" --no-progress
 bin/onnxbench "$FIX/mnist_cnn/model.onnx" --backend go,ort --batch 256 --threads 2 --time "$T" --no-progress
+# efficientnet_b0 (SiLU, squeeze-and-excitation) and googlenet, exported
+# from torchvision with random weights (scripts/export-torchvision.py).
+if [ -f "$OUT/efficientnet_b0.onnx" ] && [ -f "$OUT/googlenet.onnx" ] || /usr/bin/python3 scripts/export-torchvision.py >/dev/null; then
+  bin/onnxbench "$OUT/efficientnet_b0.onnx" --backend go,ort --batch 1,8 --threads 2 --time "$T" --no-progress
+  bin/onnxbench "$OUT/googlenet.onnx" --backend go,ort --batch 1,8 --threads 2 --time "$T" --no-progress
+else
+  echo "(python3-torch not installed: no efficientnet_b0 or googlenet to measure)"
+fi
+echo "== CPU time per inference on one thread (perf stat task-clock, 25 minus 5 timed runs; steadier than latency on a shared machine)"
+if command -v perf >/dev/null && perf stat -e task-clock true 2>/dev/null; then
+  cpu_ms() { perf stat -x, -e task-clock bin/onnxbench "$1" --backend "$2" --batch "$3" --threads 1 --iters "$4" --warmup 2 --no-progress 2>&1 >/dev/null | awk -F, '/task-clock/{print $1}'; }
+  for spec in "$FIX/resnet18/model.onnx 1" "$FIX/mobilenet_v2/model.onnx 1" "$FIX/mnist_cnn/model.onnx 256" "$OUT/efficientnet_b0.onnx 1" "$OUT/googlenet.onnx 1"; do
+    set -- $spec
+    [ -f "$1" ] || continue
+    for be in go ort; do
+      a=$(cpu_ms "$1" $be "$2" 5); b=$(cpu_ms "$1" $be "$2" 25)
+      awk -v m="$1" -v be=$be -v n="$2" -v a="$a" -v b="$b" 'BEGIN{printf "%-44s batch %-4s %-4s %8.2f CPU ms per inference\n", m, n, be, (b-a)/20}'
+    done
+  done
+fi
 
 echo "== structured pruning, l1, amount 0.3, shrink"
 for m in resnet18 mobilenet_v2; do

@@ -443,6 +443,10 @@ func (s *Session) SetTraining(on bool) {
 // Forward runs the model and returns the output the loss reads (the
 // engine's buffer, overwritten by the next Forward).
 func (s *Session) Forward(inputs map[string]*tensor.Tensor) (*tensor.Tensor, error) {
+	// Param.Value is public and masks and optimizers write it in place:
+	// whatever changed the weights since the last Forward, the kernels'
+	// pre-packed copies (Winograd filters) must not outlive it.
+	s.Program.InvalidatePacked()
 	outs, err := s.Program.Run(inputs)
 	if err != nil {
 		return nil, err
@@ -524,6 +528,7 @@ func (s *Session) Step(opt Optimizer, inputs map[string]*tensor.Tensor, labels [
 		return 0, err
 	}
 	opt.Step(s.params)
+	s.Program.InvalidatePacked() // the weights moved
 	return loss, nil
 }
 

@@ -57,3 +57,78 @@ func taps9Vec(y, x []float32, off *[9]int, w *[9]float32, b, lo, hi float32) int
 	taps9AVX2(&y[0], &x[0], off, w, n, b, lo, hi)
 	return n
 }
+
+//go:noescape
+func expAVX2(y, x *float32, n int)
+
+//go:noescape
+func sigmoidAVX2(y, x *float32, n int)
+
+//go:noescape
+func tanhAVX2(y, x *float32, n int)
+
+//go:noescape
+func erfAVX2(y, x *float32, n int)
+
+//go:noescape
+func mulSigmoidAVX2(y, a, gate *float32, n int)
+
+//go:noescape
+func biasSiLUAVX2(y, x *float32, n int, b float32)
+
+//go:noescape
+func scaleAVX2(y, x *float32, n int, s float32)
+
+// unaryAVX2 runs the assembly of f over y = f(x), len(y) a multiple of 8.
+func unaryAVX2(f mathFn, y, x []float32) {
+	switch f {
+	case fnExp:
+		expAVX2(&y[0], &x[0], len(y))
+	case fnSigmoid:
+		sigmoidAVX2(&y[0], &x[0], len(y))
+	case fnTanh:
+		tanhAVX2(&y[0], &x[0], len(y))
+	case fnErf:
+		erfAVX2(&y[0], &x[0], len(y))
+	}
+}
+
+//go:noescape
+func gather2AVX2(d, s *float32, n int)
+
+// Gather2 sets d[j] = s[2j] for the leading multiple-of-8 part of d that s
+// holds whole pairs for (2j+1 < len(s)), with AVX2 shuffles, and returns
+// how many it did (0 without AVX2); the caller does the rest. It is the
+// even phase of a stride-2 row.
+func Gather2(d, s []float32) int {
+	n := min(len(d), len(s)/2) &^ 7
+	if !hasAVX2 || n == 0 {
+		return 0
+	}
+	gather2AVX2(&d[0], &s[0], n)
+	return n
+}
+
+//go:noescape
+func max3AVX2(y, x *float32, n int)
+
+//go:noescape
+func maxIntoAVX2(d, s *float32, n int)
+
+func max3Vec(y, x []float32) int {
+	n := len(y) &^ 7
+	if !hasAVX2 || n == 0 {
+		return 0
+	}
+	max3AVX2(&y[0], &x[0], n)
+	return n
+}
+
+func maxIntoVec(d, s []float32) int {
+	n := len(d) &^ 7
+	if !hasAVX2 || n == 0 {
+		return 0
+	}
+	maxIntoAVX2(&d[0], &s[0], n)
+	return n
+}

@@ -102,3 +102,77 @@ aloop8:
 adone:
 	VZEROUPPER
 	RET
+
+// func gather2AVX2(d, s *float32, n int)
+// d[j] = s[2j] for j < n, n a multiple of 8 (reads s[0 .. 2n)).
+TEXT ·gather2AVX2(SB), NOSPLIT, $0-24
+	MOVQ d+0(FP), DI
+	MOVQ s+8(FP), SI
+	MOVQ n+16(FP), CX
+	SHRQ $3, CX
+	JZ   g2done
+g2loop:
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VSHUFPS $0x88, Y1, Y0, Y2
+	VPERMPD $0xD8, Y2, Y2
+	VMOVUPS Y2, (DI)
+	ADDQ $64, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ  g2loop
+g2done:
+	VZEROUPPER
+	RET
+
+// MAXNAN sets A = max(A, B) as Go's max does for a NaN (NaN when either is
+// NaN; VMAXPS alone returns B then), using K.
+#define MAXNAN(A, B, K) \
+	VCMPPS $3, A, A, K; \
+	VMAXPS B, A, B; \
+	VBLENDVPS K, A, B, A
+
+// func max3AVX2(y, x *float32, n int)
+// y[i] = max(x[i], x[i+1], x[i+2]) for i < n, n a multiple of 8 (reads
+// x[0 .. n+2)).
+TEXT ·max3AVX2(SB), NOSPLIT, $0-24
+	MOVQ y+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+	SHRQ $3, CX
+	JZ   m3done
+m3loop:
+	VMOVUPS (SI), Y0
+	VMOVUPS 4(SI), Y1
+	VMOVUPS 8(SI), Y2
+	MAXNAN(Y0, Y1, Y3)
+	MAXNAN(Y0, Y2, Y3)
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ  m3loop
+m3done:
+	VZEROUPPER
+	RET
+
+// func maxIntoAVX2(d, s *float32, n int)
+// d[i] = max(d[i], s[i]) for i < n, n a multiple of 8.
+TEXT ·maxIntoAVX2(SB), NOSPLIT, $0-24
+	MOVQ d+0(FP), DI
+	MOVQ s+8(FP), SI
+	MOVQ n+16(FP), CX
+	SHRQ $3, CX
+	JZ   midone
+miloop:
+	VMOVUPS (DI), Y0
+	VMOVUPS (SI), Y1
+	MAXNAN(Y0, Y1, Y3)
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ  miloop
+midone:
+	VZEROUPPER
+	RET
