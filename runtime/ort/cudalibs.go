@@ -115,7 +115,7 @@ type sharedLib struct {
 // whose SONAME is in want, cuDNN's sub-libraries (libcudnn_*.so.9, which
 // cuDNN opens by name) when cuDNN is wanted, and what they need, closed
 // transitively. The first folder holding a SONAME wins.
-func preloadOrder(dirs []string, want []string) []string {
+func preloadOrder(dirs []string, want []string) []sharedLib {
 	bySoname := map[string]*sharedLib{}
 	var cudnnSubs []string
 	for _, d := range dirs {
@@ -150,7 +150,7 @@ func preloadOrder(dirs []string, want []string) []string {
 		sort.Strings(cudnnSubs)
 		roots = append(roots, cudnnSubs...)
 	}
-	var order []string
+	var order []sharedLib
 	state := map[string]int{} // 1 visiting, 2 done
 	var visit func(string)
 	visit = func(s string) {
@@ -163,7 +163,7 @@ func preloadOrder(dirs []string, want []string) []string {
 			visit(n)
 		}
 		state[s] = 2
-		order = append(order, l.path)
+		order = append(order, *l)
 	}
 	for _, r := range roots {
 		visit(r)
@@ -218,7 +218,7 @@ func checkPairing(core, coreVersion string) (provider string, err error) {
 		if len(vs) > 0 {
 			found = "onnxruntime " + strings.Join(vs, " or ")
 		}
-		return "", fmt.Errorf("ort: %w: the core %s is onnxruntime %s, the provider %s was built for %s; onnxruntime does not check this itself and a mismatched provider crashes, so it is not loaded (put the provider of the core's own release beside it)", ErrVersionMismatch, core, coreVersion, provider, found)
+		return "", fmt.Errorf("ort: %w: the core %s is onnxruntime %s, the provider %s was built for %s; onnxruntime does not check this, and the provider calls into the core through a host interface whose layout changes between versions, so it is not loaded (put the provider of the core's own release beside it)", ErrVersionMismatch, core, coreVersion, provider, found)
 	}
 	return provider, nil
 }

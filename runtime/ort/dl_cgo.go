@@ -76,22 +76,24 @@ func dlsym(h unsafe.Pointer, name string) unsafe.Pointer {
 	return C.dlsym(h, cname)
 }
 
-// preload loads the given library files with RTLD_GLOBAL, in order, and
-// returns the failures (not fatal by themselves: a library whose own
-// dependency is absent may be one the provider never needs).
-func preload(paths []string) []error {
-	var errs []error
-	for _, p := range paths {
-		if _, err := dlopen(p, true); err != nil {
-			errs = append(errs, err)
+// preload loads the given libraries with RTLD_GLOBAL, in order, and
+// returns the failures by SONAME (not fatal by themselves: a library whose
+// own dependency is absent may be one the provider never needs).
+func preload(libs []sharedLib) map[string]error {
+	errs := map[string]error{}
+	for _, l := range libs {
+		if _, err := dlopen(l.path, true); err != nil {
+			errs[l.soname] = err
 		}
 	}
 	return errs
 }
 
 // checkCUDALibraries loads each library the provider needs by name, after
-// the preloads, and reports the driver apart from the others.
-func checkCUDALibraries(provider string, needs []string, driver string) error {
+// the preloads, and reports the driver apart from the others. Where the
+// preload of a library failed, its error (which names what that library
+// lacked) is the one reported.
+func checkCUDALibraries(provider string, needs []string, driver string, preloadErrs map[string]error) error {
 	var missing []string
 	var errs []error
 	for _, n := range needs {
@@ -99,6 +101,9 @@ func checkCUDALibraries(provider string, needs []string, driver string) error {
 			continue // checked below, with its own error
 		}
 		if _, err := dlopen(n, true); err != nil {
+			if perr, ok := preloadErrs[n]; ok {
+				err = perr
+			}
 			missing = append(missing, err.Error())
 		}
 	}

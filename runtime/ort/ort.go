@@ -210,7 +210,7 @@ func (o CUDAOptions) preflight(lib string, id int) (*GPUInfo, error) {
 	// without loading any provider.
 	co, err := ortgo.NewCUDAProviderOptions()
 	if err != nil {
-		return nil, fmt.Errorf("ort: %w: %s (onnxruntime %s) says %q; a CUDA provider loaded into it would crash, so it is not tried. Use the core library of the GPU build of the provider's own release (Microsoft's onnxruntime-linux-x64-gpu archive or the onnxruntime-gpu wheel), through %s", ErrCPUOnlyCore, lib, Version(), err.Error(), EnvCUDALibrary)
+		return nil, fmt.Errorf("ort: %w: %s (onnxruntime %s) says %q; a CUDA provider loaded into it calls the core through a host interface this build lacks (a crash, not an error), so it is not tried. Use the core library of the GPU build of the provider's own release (Microsoft's onnxruntime-linux-x64-gpu archive or the onnxruntime-gpu wheel), through %s", ErrCPUOnlyCore, lib, Version(), err.Error(), EnvCUDALibrary)
 	}
 	co.Destroy()
 	provider, err := checkPairing(lib, Version())
@@ -229,12 +229,12 @@ func (o CUDAOptions) preflight(lib string, id int) (*GPUInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	preload(preloadOrder(dirs, needs))
+	preloadErrs := preload(preloadOrder(dirs, needs))
 	driver := o.DriverLibrary
 	if driver == "" {
 		driver = driverLibrary
 	}
-	if err := checkCUDALibraries(provider, needs, driver); err != nil {
+	if err := checkCUDALibraries(provider, needs, driver, preloadErrs); err != nil {
 		return nil, err
 	}
 	return gpuInfo(driver, id)
