@@ -14,6 +14,13 @@ const EnvLibrary = "ONNXRUNTIME_LIB"
 // GPU build (its CUDA provider libraries beside it).
 const EnvCUDALibrary = "ONNXRUNTIME_CUDA_LIB"
 
+// EnvCUDAPython and EnvCUDALibDirs supply CUDAOptions.Python and
+// CUDAOptions.LibDirs (a list separated by colons) when those are empty.
+const (
+	EnvCUDAPython  = "ONNXRUNTIME_CUDA_PYTHON"
+	EnvCUDALibDirs = "ONNXRUNTIME_CUDA_LIBDIRS"
+)
+
 // fetched and fetchedCUDA are where scripts/fetch-onnxruntime.sh puts the
 // libraries, relative to the repository root.
 var (

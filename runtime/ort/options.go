@@ -61,12 +61,13 @@ type CUDAOptions struct {
 	// FindCUDALibrary).
 	Library string
 	// LibDirs are folders holding the CUDA and cuDNN libraries, loaded
-	// before the provider (see the package documentation).
+	// before the provider (see the package documentation); empty means
+	// $ONNXRUNTIME_CUDA_LIBDIRS.
 	LibDirs []string
 	// Python names a Python environment with NVIDIA's pip wheels
 	// (nvidia-cublas, nvidia-cudnn-cu13, ...): a python executable, the
 	// environment's prefix, or its site-packages folder; its nvidia/*/lib
-	// folders join LibDirs.
+	// folders join LibDirs. Empty means $ONNXRUNTIME_CUDA_PYTHON.
 	Python string
 	// ConvAlgoSearch: "" is onnxruntime's default (exhaustive).
 	ConvAlgoSearch ConvAlgoSearch

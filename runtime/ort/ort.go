@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 
@@ -218,8 +219,15 @@ func (o CUDAOptions) preflight(lib string, id int) (*GPUInfo, error) {
 		return nil, err
 	}
 	dirs := append([]string(nil), o.LibDirs...)
-	if o.Python != "" {
-		pd, err := PythonLibDirs(o.Python)
+	if len(dirs) == 0 {
+		dirs = filepath.SplitList(os.Getenv(EnvCUDALibDirs))
+	}
+	python := o.Python
+	if python == "" {
+		python = os.Getenv(EnvCUDAPython)
+	}
+	if python != "" {
+		pd, err := PythonLibDirs(python)
 		if err != nil {
 			return nil, err
 		}
