@@ -141,7 +141,11 @@ if [ -z "$GPU_LIB" ] && [ -n "$PY" ]; then
 	fi
 fi
 say "onnxruntime GPU build"
-echo "${GPU_LIB:-none found: the ORT CUDA steps are skipped (set ONNXRUNTIME_CUDA_LIB to a GPU build's libonnxruntime.so with its providers beside it)}"
+if [ -n "$GPU_LIB" ]; then
+	echo "$GPU_LIB"
+else
+	echo "none found: the onnxruntime CUDA steps are skipped (set ONNXRUNTIME_CUDA_LIB to the libonnxruntime.so of a GPU build, its providers beside it)"
+fi
 
 export ONNXPRUNE_SHARED="$PACK/shared"
 export ONNXRUNTIME_CUDA_PYTHON="${SITE:-}"

@@ -114,6 +114,33 @@ func (b Backend) Prepare(devices ...string) error {
 	return Init(lib)
 }
 
+// CheckDevice loads the library for device and, on CUDA, runs the checks
+// of the package documentation without a model, so that a program can
+// fail before it spends time on other devices.
+func (b Backend) CheckDevice(device string) (DeviceInfo, error) {
+	dev, err := runtime.ParseDevice(device)
+	if err != nil {
+		return DeviceInfo{}, err
+	}
+	lib, err := b.library(dev)
+	if err != nil {
+		return DeviceInfo{}, err
+	}
+	if err := Init(lib); err != nil {
+		return DeviceInfo{}, err
+	}
+	info := DeviceInfo{Device: dev.String(), Library: lib, Version: Version()}
+	if dev.Kind != "cuda" {
+		info.CPU = cpuModel()
+		return info, nil
+	}
+	if info.ProviderOptions, err = b.CUDA.ProviderOptions(dev.ID); err != nil {
+		return info, err
+	}
+	info.GPU, err = b.CUDA.preflight(lib, dev.ID)
+	return info, err
+}
+
 // Compile implements runtime.Backend: it creates an onnxruntime session on
 // the CPU, or on the CUDA provider for Device "cuda[:N]" after the checks
 // of the package documentation. Options.Threads sets the intra-op thread

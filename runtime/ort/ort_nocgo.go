@@ -22,6 +22,9 @@ func Version() string { return "" }
 // Prepare fails: onnxruntime is loaded through cgo.
 func (b Backend) Prepare(devices ...string) error { return ErrNoCgo }
 
+// CheckDevice fails: onnxruntime is loaded through cgo.
+func (b Backend) CheckDevice(device string) (DeviceInfo, error) { return DeviceInfo{}, ErrNoCgo }
+
 // Compile implements runtime.Backend; without cgo it checks its options and
 // fails with ErrNoCgo.
 func (b Backend) Compile(m *onnx.Model, opts runtime.Options) (runtime.Session, error) {
