@@ -191,6 +191,10 @@ if [ -n "$GPU_LIB" ]; then
 				"$BIN/onnxbench" "$M/$a.onnx" --backend ort --device "$d" --batch "$BATCHES" --time 2s --no-progress
 		done
 	done
+	step "onnxbench resnet18 on cuda with the inputs bound (IOBinding)" \
+		"$BIN/onnxbench" "$M/resnet18.onnx" --backend ort --device cuda --io-binding --batch "$BATCHES" --time 2s --no-progress
+	step "onnxbench resnet18 on cuda, CUDA found by --cuda-python alone (no LD_LIBRARY_PATH)" \
+		env LD_LIBRARY_PATH= "$BIN/onnxbench" "$M/resnet18.onnx" --backend ort --device cuda --cuda-python "$SITE" --batch 1 --time 1s --no-progress --json
 	for a in resnet18 resnet18.s30 resnet18.g90; do
 		step "onnxbench $a on cuda (dense, 30% structured shrunk, 90% unstructured)" \
 			"$BIN/onnxbench" "$M/$a.onnx" --backend ort --device cuda --batch "$BATCHES" --time 2s --no-progress
