@@ -230,10 +230,34 @@ func (b Backend) Compile(m *onnx.Model, opts runtime.Options) (runtime.Session, 
 	return s, nil
 }
 
+// checked caches preflight's successes: the checks read the provider's
+// 200 MB file, and once they pass they stay passed in the process.
+var checked struct {
+	sync.Mutex
+	ok map[string]*GPUInfo
+}
+
 // preflight runs the checks of the package documentation for a CUDA
 // session with the core at lib (already loaded), before onnxruntime loads
 // the provider, and returns what the driver says about the GPU.
 func (o CUDAOptions) preflight(lib string, id int) (*GPUInfo, error) {
+	key := fmt.Sprintf("%s\x00%d\x00%q\x00%s\x00%s", lib, id, o.LibDirs, o.Python, o.DriverLibrary)
+	checked.Lock()
+	defer checked.Unlock()
+	if g, ok := checked.ok[key]; ok {
+		return g, nil
+	}
+	g, err := o.check(lib, id)
+	if err == nil {
+		if checked.ok == nil {
+			checked.ok = map[string]*GPUInfo{}
+		}
+		checked.ok[key] = g
+	}
+	return g, err
+}
+
+func (o CUDAOptions) check(lib string, id int) (*GPUInfo, error) {
 	// A core built without the CUDA provider interface says so here,
 	// without loading any provider.
 	co, err := ortgo.NewCUDAProviderOptions()
