@@ -170,6 +170,16 @@ done
 BATCHES="1,8,64"
 [ "${GPU_CHECK_QUICK:-}" = 1 ] && BATCHES="1,8"
 
+# One short CUDA run first: when the GPU build cannot run, its error is
+# recorded once and the device time goes to the CPU side and PyTorch.
+if [ -n "$GPU_LIB" ]; then
+	if ! step "probe: one run of resnet18 on cuda" env ONNXRUNTIME_CUDA_LIB="$GPU_LIB" \
+		"$BIN/onnxbench" "$M/resnet18.onnx" --backend ort --device cuda --batch 1 --iters 1 --warmup 0 --no-progress; then
+		echo "the GPU build $GPU_LIB cannot run on CUDA here: the onnxruntime CUDA steps are skipped"
+		GPU_LIB=""
+	fi
+fi
+
 if [ -n "$GPU_LIB" ]; then
 	export ONNXRUNTIME_CUDA_LIB="$GPU_LIB"
 	step "backend suite on cuda:0 against PyTorch's fixtures" \
