@@ -28,6 +28,8 @@ echo "setup: go mod download" >&2
 go mod download
 if [ -x scripts/fetch-onnxruntime.sh ]; then
   scripts/fetch-onnxruntime.sh
+  # The GPU packages (330 MB, about 20 s): the CUDA error tests of runtime/ort.
+  scripts/fetch-onnxruntime.sh --cuda
 fi
 if [ -x scripts/fetch-mnist.sh ]; then
   scripts/fetch-mnist.sh

@@ -6,12 +6,15 @@ import (
 	"io"
 	"os"
 	"runtime/pprof"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/onnxprune/onnxprune/internal/cli"
 	"github.com/onnxprune/onnxprune/runtime"
+	"github.com/onnxprune/onnxprune/runtime/ort"
+	"github.com/onnxprune/onnxprune/tensor"
 )
 
 const onnxbenchUsage = `onnxbench measures the latency and throughput of an ONNX model with one or
@@ -24,7 +27,15 @@ Each backend × batch pair is compiled, run --warmup times, then timed for
 --iters runs (or for --time when --iters is 0) on seeded random inputs.
 Latency percentiles are of single runs; throughput is images (batch
 elements) per second. The ratio column is the p50 latency over that of the
-baseline backend (default: ort when measured, else the first).
+baseline backend (default: ort when measured, else the first) on the first
+device.
+
+--device takes a list: --device cpu,cuda times onnxruntime on the CPU and on
+the CUDA provider side by side in one run (the Go engine runs on the CPU
+only). CUDA needs a GPU build of onnxruntime (--ort-cuda-lib), which then
+runs the CPU sessions too; --io-binding binds the inputs on the device once,
+so that the times leave out the host-to-device copies. The report names the
+CPU, the GPU, the onnxruntime library and the CUDA provider options.
 
 Exit status: 0 success, 1 a failure, 2 usage.
 
@@ -38,6 +49,9 @@ type BenchResult struct {
 	Batch   int    `json:"batch"`
 	runtime.BenchmarkResult
 	RatioToBase float64 `json:"ratio_to_baseline,omitempty"`
+	// DeviceInfo (onnxruntime): the CPU or GPU, the library, the CUDA
+	// provider options, whether inputs were bound on the device.
+	DeviceInfo *ort.DeviceInfo `json:"device_info,omitempty"`
 }
 
 type benchReport struct {
@@ -58,10 +72,14 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		dur                    time.Duration
 		seed                   uint64
 		asJSON, noProgress     bool
+		cf                     ort.CUDAFlags
+		ioBinding              bool
 	)
 	bf.Register(fs)
 	var mf cli.ModelFlags
 	mf.Register(fs)
+	cf.Register(fs)
+	fs.BoolVar(&ioBinding, "io-binding", false, "onnxruntime: bind the inputs on the device once (IOBinding), so that runs leave out their host-to-device copy")
 	fs.StringVar(&backendList, "backend", "go,ort", "backends to measure, comma-separated: go, ort")
 	fs.StringVar(&batchList, "batch", "1", "batch sizes, comma-separated")
 	fs.IntVar(&warmup, "warmup", 3, "untimed runs before measuring")
@@ -79,9 +97,17 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	if fs.NArg() != 1 {
 		return usage(errors.New("want exactly one model file"))
 	}
-	names, backends, err := bf.Backends(backendList)
+	cudaOpts, err := cf.Resolve()
 	if err != nil {
 		return usage(err)
+	}
+	pairs, err := benchPairs(bf, backendList, cudaOpts)
+	if err != nil {
+		return usage(err)
+	}
+	var names []string
+	for _, p := range pairs {
+		names = append(names, p.name)
 	}
 	batches, err := cli.ParseInts("--batch", batchList)
 	if err != nil {
@@ -111,6 +137,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(err)
 	}
+	if err := prepareORT(pairs); err != nil {
+		return fail(err)
+	}
 	m, g := model.Model, model.View
 	if cpuprofile != "" {
 		f, err := os.Create(cpuprofile)
@@ -131,32 +160,51 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		if err != nil {
 			return fail(err)
 		}
-		for i, b := range backends {
-			label := fmt.Sprintf("%s batch %d", names[i], batch)
+		for _, p := range pairs {
+			label := fmt.Sprintf("%s %s batch %d", p.name, p.device, batch)
 			bar.Start(label, 0)
 			bar.SetStatus("compiling")
 			opts := bf.Options(batch)
 			opts.InputShapes = model.ShapesFor(batch)
-			s, err := b.Compile(m, opts)
+			opts.Device = p.device
+			s, err := p.backend.Compile(m, opts)
 			if err != nil {
 				return fail(fmt.Errorf("%s: %w", label, err))
 			}
-			r, err := runtime.Benchmark(s, in, runtime.BenchmarkOptions{Warmup: warmup, Iters: iters, Duration: dur, Items: batch,
+			timed := s
+			osess, isORT := s.(*ort.Session)
+			if ioBinding && isORT {
+				if err := osess.BindInputs(in); err != nil {
+					s.Close()
+					return fail(fmt.Errorf("%s: %w", label, err))
+				}
+				timed = boundSession{osess}
+			}
+			r, err := runtime.Benchmark(timed, in, runtime.BenchmarkOptions{Warmup: warmup, Iters: iters, Duration: dur, Items: batch,
 				Progress: benchProgress(bar, warmup, iters, dur)})
-			dev := bf.DeviceOf(s)
+			res := BenchResult{Backend: p.name, Device: p.device, Batch: batch}
+			if d, ok := s.(interface{ Device() string }); ok {
+				res.Device = d.Device()
+			}
+			if isORT {
+				info := osess.Describe()
+				res.DeviceInfo = &info
+			}
 			s.Close()
 			if err != nil {
 				return fail(fmt.Errorf("%s: %w", label, err))
 			}
-			rep.Results = append(rep.Results, BenchResult{Backend: names[i], Device: dev, Batch: batch, BenchmarkResult: *r})
+			res.BenchmarkResult = *r
+			rep.Results = append(rep.Results, res)
 		}
 	}
 	bar.Done()
 	for i := range rep.Results {
 		r := &rep.Results[i]
-		for _, b := range rep.Results {
+		for _, b := range rep.Results { // the first match: the first device
 			if b.Batch == r.Batch && b.Backend == baseline && b.LatencyMS.P50 > 0 {
 				r.RatioToBase = r.LatencyMS.P50 / b.LatencyMS.P50
+				break
 			}
 		}
 	}
@@ -173,7 +221,117 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stdout, "%6d  %-8s %-7s %6d %10.3f %10.3f %10.3f %12.1f %7s\n", r.Batch, r.Backend, r.Device, r.Iterations, r.LatencyMS.P50, r.LatencyMS.P90, r.LatencyMS.P99, r.Throughput, ratio)
 	}
+	seen := map[string]bool{}
+	for _, r := range rep.Results {
+		if r.DeviceInfo != nil && !seen[r.Device] {
+			seen[r.Device] = true
+			fmt.Fprintf(stdout, "%s: %s\n", r.Device, describe(*r.DeviceInfo))
+		}
+	}
 	return cli.ExitOK
+}
+
+// benchPair is one backend on one device.
+type benchPair struct {
+	name, device string
+	backend      runtime.Backend
+}
+
+// benchPairs resolves --backend over every device of --device: with
+// several devices, the Go engine is measured on the CPU only.
+func benchPairs(bf cli.BackendFlags, backendList string, cuda ort.CUDAOptions) ([]benchPair, error) {
+	devices := cli.SplitList(bf.Device)
+	if len(devices) == 0 {
+		devices = []string{"cpu"}
+	}
+	var pairs []benchPair
+	for _, d := range devices {
+		dev, err := runtime.ParseDevice(d)
+		if err != nil {
+			return nil, cli.Usagef("--device: %v", err)
+		}
+		one := bf
+		one.Device = d
+		for _, name := range cli.SplitList(backendList) {
+			if len(devices) > 1 && dev.Kind != "cpu" && name == "go" {
+				continue
+			}
+			b, err := one.Backend(name)
+			if err != nil {
+				return nil, err
+			}
+			if ob, ok := b.(ort.Backend); ok {
+				ob.CUDA = cuda
+				b = ob
+			}
+			pairs = append(pairs, benchPair{name: name, device: dev.String(), backend: b})
+		}
+	}
+	if len(pairs) == 0 {
+		return nil, cli.Usagef("no backend given (want go or ort)")
+	}
+	return pairs, nil
+}
+
+// prepareORT loads, before any session, the onnxruntime library that every
+// device will share: the GPU build when a device is CUDA.
+func prepareORT(pairs []benchPair) error {
+	var devices []string
+	var ob ort.Backend
+	found := false
+	for _, p := range pairs {
+		if b, ok := p.backend.(ort.Backend); ok {
+			ob, found = b, true
+			devices = append(devices, p.device)
+		}
+	}
+	if !found {
+		return nil
+	}
+	if err := ob.Prepare(devices...); err != nil {
+		return err
+	}
+	for _, d := range devices {
+		if _, err := ob.CheckDevice(d); err != nil {
+			return fmt.Errorf("ort %s: %w", d, err)
+		}
+	}
+	return nil
+}
+
+// boundSession times RunBound: the inputs were bound once by BindInputs.
+type boundSession struct{ *ort.Session }
+
+func (b boundSession) Run(map[string]*tensor.Tensor) ([]*tensor.Tensor, error) {
+	return b.RunBound()
+}
+
+// describe is one line about a device.
+func describe(d ort.DeviceInfo) string {
+	var parts []string
+	if d.GPU != nil {
+		g := d.GPU
+		parts = append(parts, fmt.Sprintf("%s, %.1f GiB, driver for CUDA %s, CUDA runtime %s, cuDNN %s", g.Name, float64(g.MemoryBytes)/(1<<30), g.Driver, g.Runtime, g.CuDNN))
+	} else if d.CPU != "" {
+		parts = append(parts, d.CPU)
+	}
+	parts = append(parts, fmt.Sprintf("onnxruntime %s (%s)", d.Version, d.Library))
+	if len(d.ProviderOptions) > 0 {
+		keys := make([]string, 0, len(d.ProviderOptions))
+		for k := range d.ProviderOptions {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		var kv []string
+		for _, k := range keys {
+			kv = append(kv, k+"="+d.ProviderOptions[k])
+		}
+		parts = append(parts, "CUDA provider options "+strings.Join(kv, " "))
+	}
+	if d.IOBinding {
+		parts = append(parts, "inputs bound on the device (IOBinding)")
+	}
+	return strings.Join(parts, "; ")
 }
 
 // benchProgress shows warm-up runs, then timed runs against --iters or

@@ -9,6 +9,7 @@ import (
 	"github.com/onnxprune/onnxprune/data"
 	"github.com/onnxprune/onnxprune/evaluate"
 	"github.com/onnxprune/onnxprune/internal/cli"
+	"github.com/onnxprune/onnxprune/runtime/ort"
 )
 
 const synopsis = `onnxeval: accuracy of an ONNX image classifier on a labelled data set.
@@ -57,6 +58,8 @@ func newCommand(w, stderr io.Writer) (*pflag.FlagSet, func([]string) error) {
 	bf.Register(fs)
 	var mf cli.ModelFlags
 	mf.Register(fs)
+	var cf ort.CUDAFlags
+	cf.Register(fs)
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	return fs, func(args []string) error {
 		if len(args) != 1 {
@@ -77,6 +80,14 @@ func newCommand(w, stderr io.Writer) (*pflag.FlagSet, func([]string) error) {
 		b, err := bf.Backend(*backend)
 		if err != nil {
 			return err
+		}
+		cuda, err := cf.Resolve()
+		if err != nil {
+			return cli.Usagef("%v", err)
+		}
+		if ob, ok := b.(ort.Backend); ok {
+			ob.CUDA = cuda
+			b = ob
 		}
 		model, err := mf.Load(args[0], false)
 		if err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/onnxprune/onnxprune/internal/cli"
 	"github.com/onnxprune/onnxprune/runtime"
+	"github.com/onnxprune/onnxprune/runtime/ort"
 	"github.com/onnxprune/onnxprune/runtime/tensorio"
 	"github.com/onnxprune/onnxprune/tensor"
 )
@@ -86,6 +87,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	bf.Register(fs)
 	var mf cli.ModelFlags
 	mf.Register(fs)
+	var cf ort.CUDAFlags
+	cf.Register(fs)
 	fs.StringVar(&inputs, "inputs", "", "folder of input_N.pb or .npy files")
 	fs.BoolVar(&random, "random", false, "run on seeded random inputs (floats uniform in [-1, 1))")
 	fs.IntVar(&batch, "batch", 0, "batch size (default: the inputs' first dimension, or 1)")
@@ -120,11 +123,19 @@ func Main(args []string, stdout, stderr io.Writer) int {
 			return usage(errors.New("--compare wants at least two backends, e.g. go,ort"))
 		}
 	}
+	cuda, err := cf.Resolve()
+	if err != nil {
+		return usage(err)
+	}
 	var backends []runtime.Backend
 	for _, n := range names {
 		b, err := bf.Backend(n)
 		if err != nil {
 			return usage(err)
+		}
+		if ob, ok := b.(ort.Backend); ok {
+			ob.CUDA = cuda
+			b = ob
 		}
 		backends = append(backends, b)
 	}
