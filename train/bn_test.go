@@ -169,3 +169,27 @@ func TestBatchNormRunningStats(t *testing.T) {
 	}
 	t.Logf("running statistics of 9 nodes: max error %.3g", worst)
 }
+
+// TestGradBuffersShared: on mnist_resnet8 (BatchNorm kept) the activation
+// gradients share memory: fewer buffers than values. (That the shared
+// buffers give the right gradients is what the PyTorch gradient tests of
+// mnist_cnn_train_step and the BatchNorm tests here check, sharing on.)
+func TestGradBuffersShared(t *testing.T) {
+	m := loadModel(t, filepath.Join(fixture(t, "mnist_resnet8"), "model_bn.onnx"))
+	s, err := New(m, Options{Batch: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	values, buffers := 0, map[*float32]bool{}
+	for name, g := range s.grads {
+		if s.byName[name] != nil {
+			continue
+		}
+		values++
+		buffers[&g.F32()[0]] = true
+	}
+	if len(buffers) >= values {
+		t.Fatalf("%d buffers for %d activation gradients", len(buffers), values)
+	}
+	t.Logf("%d activation gradients in %d buffers", values, len(buffers))
+}

@@ -142,6 +142,9 @@ type Session struct {
 	random   []ops.Randomized
 	bns      []bnStats
 	dLogits  *tensor.Tensor
+	// clearAt[r] lists the activation gradients to zero before the r-th
+	// backward step run (they share memory; see shareGradBuffers).
+	clearAt  [][]*tensor.Tensor
 	training bool
 }
 
@@ -375,7 +378,79 @@ func (s *Session) planBackward() error {
 		return fmt.Errorf("train: no backward pass for %s", strings.Join(missing, ", "))
 	}
 	s.dLogits = s.grads[s.output]
+	s.shareGradBuffers()
 	return nil
+}
+
+// shareGradBuffers lets activation gradients whose lifetimes in backward do
+// not overlap share memory. Backward runs its steps in reverse; a value's
+// gradient lives from the first step that accumulates into it (or, for the
+// output, from the start) to the step of its producer, which reads it; its
+// memory then goes back to a pool of buffers of that length. A buffer is
+// zeroed just before the step where its value's gradient is born.
+func (s *Session) shareGradBuffers() {
+	n := len(s.backward)
+	born := map[*tensor.Tensor]int{}
+	dies := map[*tensor.Tensor]int{}
+	isParam := map[*tensor.Tensor]bool{}
+	for _, p := range s.params {
+		isParam[p.Grad] = true
+	}
+	note := func(t *tensor.Tensor, r int, read bool) {
+		if t == nil || isParam[t] {
+			return
+		}
+		if b, ok := born[t]; !ok || r < b {
+			born[t] = r
+		}
+		if _, ok := dies[t]; !ok {
+			dies[t] = n // written but never read: kept to the end
+		}
+		if read {
+			dies[t] = r
+		}
+	}
+	born[s.dLogits], dies[s.dLogits] = -1, n
+	for r := 0; r < n; r++ {
+		b := &s.backward[n-1-r]
+		for _, t := range b.dIn {
+			note(t, r, false)
+		}
+		for _, t := range b.dOut {
+			if t != s.dLogits {
+				note(t, r, true)
+			} else if r < dies[t] || dies[t] == n {
+				dies[t] = r
+			}
+		}
+	}
+	byBirth := make([][]*tensor.Tensor, n+1) // index r+1
+	byDeath := make([][]*tensor.Tensor, n+1)
+	for t, b := range born {
+		byBirth[b+1] = append(byBirth[b+1], t)
+		if d := dies[t]; d < n {
+			byDeath[d] = append(byDeath[d], t)
+		}
+	}
+	pool := map[int][][]float32{}
+	s.clearAt = make([][]*tensor.Tensor, n)
+	for r := -1; r < n; r++ {
+		for _, t := range byBirth[r+1] {
+			l := t.Len()
+			if free := pool[l]; len(free) > 0 {
+				t.Data = free[len(free)-1]
+				pool[l] = free[:len(free)-1]
+			}
+			if r >= 0 {
+				s.clearAt[r] = append(s.clearAt[r], t)
+			}
+		}
+		if r >= 0 {
+			for _, t := range byDeath[r] {
+				pool[t.Len()] = append(pool[t.Len()], t.F32())
+			}
+		}
+	}
 }
 
 func (s *Session) gradBuffer(name string) *tensor.Tensor {
@@ -472,14 +547,12 @@ func (s *Session) Backward(dOut *tensor.Tensor) error {
 	if !isF32(dOut) || !tensor.EqualShape(dOut.Shape, s.dLogits.Shape) {
 		return fmt.Errorf("train: gradient of output %q is %s, want float32 %v", s.output, describe(dOut), s.dLogits.Shape)
 	}
-	for name, t := range s.grads {
-		if s.byName[name] == nil {
-			clear(t.F32())
-		}
-	}
 	copy(s.dLogits.F32(), dOut.F32())
 	g := s.Program.Graph
 	for i := len(s.backward) - 1; i >= 0; i-- {
+		for _, t := range s.clearAt[len(s.backward)-1-i] {
+			clear(t.F32())
+		}
 		b := &s.backward[i]
 		if err := b.bw.Backward(b.dIn, b.dOut, b.step.In, b.step.Out); err != nil {
 			return fmt.Errorf("train: backward of %s: %w", onnx.NodeName(g.Nodes[b.step.Index], b.step.Index), err)

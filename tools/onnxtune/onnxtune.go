@@ -45,9 +45,14 @@ SIGTERM stops the run after the step in flight; --resume DIR continues it
 with the same flags and ends with the same weights, bit for bit, as a run
 that was never stopped.
 
-Data: MNIST from $MNIST_DIR or the GoMNIST Go module (scripts/fetch-mnist.sh);
-CIFAR-10 from --data DIR (binary version). Inputs are normalized
-(pixel/255 - mean)/std, mean and std 0.5 unless --mean/--std say otherwise.
+--classes K gives the model a new K-way classifier (transfer learning);
+--freeze-features trains only it, --freeze REGEX freezes what matches.
+
+Data: any format of the data package (MNIST from $MNIST_DIR or the GoMNIST
+Go module, CIFAR-10/100, .npy, image folders; --data DIR), shuffled every
+epoch from --data-seed, transformed by --transform (default: the model's
+input size, normalized (pixel/255 - 0.5)/0.5 unless --mean/--std say
+otherwise).
 
 Exit status: 0 done, 1 failure (bad model or data, NaN loss, interrupted), 2 usage.`
 

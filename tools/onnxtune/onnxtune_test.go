@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"github.com/onnxprune/onnxprune/internal/testshared"
 	"github.com/onnxprune/onnxprune/models"
 	"github.com/onnxprune/onnxprune/onnx"
+	"github.com/onnxprune/onnxprune/prune"
 	"github.com/onnxprune/onnxprune/runtime"
 	"github.com/onnxprune/onnxprune/runtime/ort"
 	"github.com/onnxprune/onnxprune/tensor"
@@ -353,5 +355,36 @@ func TestSIGINTCheckpointsAndResumes(t *testing.T) {
 	b, err := os.ReadFile(out)
 	if err != nil || !bytes.Equal(a, b) {
 		t.Errorf("resumed after SIGINT: %d bytes (%v), straight run %d bytes, equal %v", len(b), err, len(a), bytes.Equal(a, b))
+	}
+}
+
+// TestShrunkModelTrains: a model whose channels structured pruning removed
+// (onnxprune --structured l1, shrink) fine-tunes, and keeps its smaller
+// shapes.
+func TestShrunkModelTrains(t *testing.T) {
+	needMNIST(t)
+	dir := t.TempDir()
+	m, err := onnx.Load(zooModel(t, dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := prune.Apply(m, prune.Options{Amount: 0.5, Structured: prune.StructuredL1}); err != nil {
+		t.Fatal(err)
+	}
+	in := filepath.Join(dir, "shrunk.onnx")
+	if err := m.Save(in, onnx.SaveOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	want := m.Initializer("conv2.weight").Dims
+	out := filepath.Join(dir, "out.onnx")
+	if code, _, stderr := run(in, "-o", out, "--limit", "128", "--batch", "16", "--momentum", "0.9", "-q"); code != 0 {
+		t.Fatal(stderr)
+	}
+	got, err := onnx.Load(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := got.Initializer("conv2.weight").Dims; !slices.Equal(d, want) || d[0] >= 16 {
+		t.Errorf("conv2.weight %v after training, %v before (16 channels unpruned)", d, want)
 	}
 }
