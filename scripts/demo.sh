@@ -49,6 +49,16 @@ if [ -d "$FIX" ]; then
     bin/onnxprune --amount 0.9 --scope global --sparse-format --force -o "$OUT/mnist_cnn.g90.sparse.onnx" "$FIX/mnist_cnn/model.onnx"
   ls -l "$OUT/mnist_cnn.g90.onnx" "$OUT/mnist_cnn.g90.sparse.onnx"
   bin/onnxbench "$FIX/mnist_cnn/model.onnx" --backend go,ort --batch 256 --time 2s
+  step "Fine-tuning the 90%-pruned net for one epoch on the 60,000 training images, zeros kept (PyTorch: 98.31%)" \
+    bin/onnxtune "$OUT/mnist_cnn.g90.onnx" --dataset mnist --epochs 1 --batch 64 --optimizer sgd --lr 0.01 --momentum 0.9 --val-test --checkpoint-dir none -o "$OUT/mnist_cnn.g90.ft.onnx"
+  step "... its accuracy on the test images" bin/onnxeval "$OUT/mnist_cnn.g90.ft.onnx" --dataset mnist --top-k 5
+  step "... the same in onnxruntime" bin/onnxeval "$OUT/mnist_cnn.g90.ft.onnx" --dataset mnist --backend ort
+  step "A paddle2onnx model (weights in Constant nodes, symbolic height and width): cost, prune, run in both engines" \
+    bin/onnxmem testdata/exporters/paddleocr/ch_ppocr_mobile_v2.0_cls_infer.onnx --input-shape x:1,3,48,192 --top 3
+  bin/onnxprune --structured l1 --amount 0.3 --input-shape x:1,3,48,192 --force -o "$OUT/ppocr_cls.s30.onnx" testdata/exporters/paddleocr/ch_ppocr_mobile_v2.0_cls_infer.onnx
+  bin/onnxrun "$OUT/ppocr_cls.s30.onnx" --random --input-shape x:4,3,48,192 --compare go,ort
+  step "Accuracy against sparsity (global and local, 20 amounts), layer sensitivity, a plan for 80%, and the HTML report" \
+    env DOCS=0 scripts/sweep-demo.sh
 else
   echo "(no $FIX: the fixture steps are skipped)"
 fi
