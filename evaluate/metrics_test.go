@@ -190,3 +190,54 @@ func ExampleMetrics() {
 	// top-1 0.75 top-2 1.00 recall [1 1 0.5]
 	// confusion [[1 0 0] [0 1 0] [1 0 1]]
 }
+
+// nhwcSession is a model whose input is N×H×W×C (2×2×3, as TensorFlow
+// exports): it predicts the class from the green value of pixel (0, 0).
+type nhwcSession struct{ batch int }
+
+func (s *nhwcSession) Inputs() []runtime.IOInfo {
+	return []runtime.IOInfo{{Name: "x", DType: tensor.Float32, Shape: []int{s.batch, 2, 2, 3}}}
+}
+
+func (s *nhwcSession) Outputs() []runtime.IOInfo {
+	return []runtime.IOInfo{{Name: "y", DType: tensor.Float32, Shape: []int{s.batch, 3}}}
+}
+
+func (s *nhwcSession) Run(in map[string]*tensor.Tensor) ([]*tensor.Tensor, error) {
+	x := in["x"]
+	if !slices.Equal(x.Shape, []int{s.batch, 2, 2, 3}) {
+		return nil, fmt.Errorf("input %v", x.Shape)
+	}
+	out := tensor.New(tensor.Float32, s.batch, 3)
+	for i := range s.batch {
+		g := int(math.Round(float64(x.F32()[i*12+1] * 255))) // H×W×C: pixel 0, channel 1
+		out.F32()[i*3+g%3] = 1
+	}
+	return []*tensor.Tensor{out}, nil
+}
+
+// An N×H×W×C input gets N×H×W×C batches.
+func TestRunNHWC(t *testing.T) {
+	if s, nhwc := ImageInput([]int{-1, 224, 224, 3}); !nhwc || s != (data.Shape{C: 3, H: 224, W: 224}) {
+		t.Errorf("ImageInput NHWC: %v %v", s, nhwc)
+	}
+	if s, nhwc := ImageInput([]int{-1, 3, 224, 224}); nhwc || s != (data.Shape{C: 3, H: 224, W: 224}) {
+		t.Errorf("ImageInput NCHW: %v %v", s, nhwc)
+	}
+	const n = 7
+	pixels := make([]byte, n*12) // C×H×W as stored
+	labels := make([]int32, n)
+	for i := range n {
+		labels[i] = int32(i % 3)
+		pixels[i*12+4] = byte(i % 3) // channel 1, pixel 0
+		pixels[i*12] = 2             // channel 0 would predict 2
+	}
+	d, err := data.NewBytes("rgb", data.Shape{C: 3, H: 2, W: 2}, []string{"a", "b", "c"}, pixels, labels)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Run(&nhwcSession{batch: 4}, d, Options{Transform: &data.Transform{Normalize: &data.Normalize{}}})
+	if err != nil || r.Correct != n {
+		t.Fatalf("NHWC: %v, %d/%d correct", err, r.Correct, r.Samples)
+	}
+}

@@ -136,9 +136,9 @@ func Run(s Session, src data.Source, opts Options) (*Result, error) {
 	if len(in.Shape) != 4 {
 		return nil, fmt.Errorf("evaluate: input %q has shape %v; want images [N C H W]", in.Name, in.Shape)
 	}
+	model, nhwc := ImageInput(in.Shape)
 	tf := opts.Transform
 	if tf == nil {
-		model := data.Shape{C: in.Shape[1], H: in.Shape[2], W: in.Shape[3]}
 		if model.H <= 0 || model.W <= 0 {
 			model = src.Shape()
 		}
@@ -146,8 +146,12 @@ func Run(s Session, src data.Source, opts Options) (*Result, error) {
 	}
 	sample := tf.OutShape(src.Shape())
 	want := []int{-1, sample.C, sample.H, sample.W}
+	layout := "N C H W"
+	if nhwc {
+		want, layout = []int{-1, sample.H, sample.W, sample.C}, "N H W C"
+	}
 	if !dimsMatch(in.Shape[1:], want[1:]) {
-		return nil, fmt.Errorf("evaluate: input %q has shape %v; %s samples (%v after %q) are [N %d %d %d]", in.Name, in.Shape, src.Name(), src.Shape(), tf, sample.C, sample.H, sample.W)
+		return nil, fmt.Errorf("evaluate: input %q has shape %v; %s samples (%v after %q) are [%s] = %v", in.Name, in.Shape, src.Name(), src.Shape(), tf, layout, want)
 	}
 	batch := in.Shape[0]
 	if batch <= 0 {
@@ -162,7 +166,7 @@ func Run(s Session, src data.Source, opts Options) (*Result, error) {
 	out := outs[opts.Output]
 	src = data.Head(src, opts.Limit)
 	classes := src.Classes()
-	loader, err := data.NewLoader(src, data.LoaderOptions{BatchSize: batch, PadLast: true, Workers: opts.Workers, Transform: tf, SkipBad: opts.SkipBad})
+	loader, err := data.NewLoader(src, data.LoaderOptions{BatchSize: batch, PadLast: true, Workers: opts.Workers, Transform: tf, SkipBad: opts.SkipBad, NHWC: nhwc})
 	if err != nil {
 		return nil, fmt.Errorf("evaluate: %w", err)
 	}
@@ -214,6 +218,19 @@ func Run(s Session, src data.Source, opts Options) (*Result, error) {
 	}
 	r.Seconds = time.Since(start).Seconds()
 	return r, nil
+}
+
+// ImageInput reads an image input's shape: N×C×H×W, or N×H×W×C (as
+// TensorFlow exports) when the last dimension is 1 or 3 and the second is
+// not. Unknown dimensions are ≤ 0.
+func ImageInput(shape []int) (s data.Shape, nhwc bool) {
+	if len(shape) != 4 {
+		return data.Shape{}, false
+	}
+	if (shape[3] == 1 || shape[3] == 3) && shape[1] != 1 && shape[1] != 3 {
+		return data.Shape{C: shape[3], H: shape[1], W: shape[2]}, true
+	}
+	return data.Shape{C: shape[1], H: shape[2], W: shape[3]}, false
 }
 
 func dimsMatch(got, want []int) bool {

@@ -107,8 +107,8 @@ func newCommand(w, stderr io.Writer) (*pflag.FlagSet, func([]string) error) {
 		}
 		defer s.Close()
 		var input data.Shape
-		if ins := s.Inputs(); len(ins) == 1 && len(ins[0].Shape) == 4 {
-			input = data.Shape{C: ins[0].Shape[1], H: ins[0].Shape[2], W: ins[0].Shape[3]}
+		if ins := s.Inputs(); len(ins) == 1 {
+			input, _ = evaluate.ImageInput(ins[0].Shape)
 		}
 		src, err := df.Open(input.C)
 		if err != nil {
