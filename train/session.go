@@ -27,6 +27,9 @@ type Options struct {
 	// Seed, when not 0, reseeds the random streams of the kernels that draw
 	// in training (Dropout), each node its own stream from (Seed, its step).
 	Seed uint64
+	// InputShapes fixes input dimensions the model leaves symbolic (the
+	// first dimension is still Batch).
+	InputShapes map[string][]int
 }
 
 // Param is one trainable parameter: an initializer read by an operator's
@@ -157,7 +160,7 @@ type bwStep struct {
 // New compiles m for training: every activation kept, parameters found,
 // gradient buffers allocated, training mode on.
 func New(m *onnx.Model, opts Options) (*Session, error) {
-	p, err := runtime.Compile(m, runtime.Options{Batch: opts.Batch, Threads: opts.Threads, KeepActivations: true})
+	p, err := runtime.Compile(m, runtime.Options{Batch: opts.Batch, Threads: opts.Threads, KeepActivations: true, InputShapes: opts.InputShapes})
 	if err != nil {
 		return nil, err
 	}

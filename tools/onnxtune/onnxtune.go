@@ -64,6 +64,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 }
 
 type flags struct {
+	model                            cli.ModelFlags
 	output, best                     string
 	epochs, batch, threads           int
 	seed                             uint64
@@ -147,6 +148,7 @@ func newCommand(stdout, stderr io.Writer) (*pflag.FlagSet, func([]string) error)
 	fs.IntSliceVar(&f.labels, "labels", nil, "train and validate on these classes only, relabelled 0, 1, ... in this order (e.g. 5,6,7,8,9)")
 	fs.StringVar(&f.ckptDir, "checkpoint-dir", "", "write a checkpoint here after every epoch and on Ctrl-C (default <output>.ckpt; \"none\" for none)")
 	fs.StringVar(&f.resume, "resume", "", "continue the run whose checkpoint is in DIR (same flags; the model argument may be left out)")
+	f.model.Register(fs)
 	fs.StringVar(&f.logDir, "log-dir", "", "append metrics to DIR/metrics.jsonl: steps, and epochs with resident memory and CPU time")
 	fs.IntVar(&f.logEvery, "log-every", 50, "log a step record every this many optimizer steps")
 	fs.BoolVar(&f.asJSON, "json", false, "print the result as JSON on standard output (progress and logs on standard error)")
@@ -257,6 +259,7 @@ func (f *flags) run(args []string, stdout, stderr io.Writer) error {
 	}
 	var m *onnx.Model
 	var resume *train.Checkpoint
+	var inputShapes map[string][]int
 	name := ""
 	if f.resume != "" {
 		if m, resume, err = train.LoadCheckpoint(f.resume); err != nil {
@@ -265,15 +268,20 @@ func (f *flags) run(args []string, stdout, stderr io.Writer) error {
 		name = filepath.Join(f.resume, train.CheckpointModel)
 	} else {
 		name = args[0]
-		if m, err = onnx.Load(name); err != nil {
+		model, err := f.model.Load(name, false)
+		if err != nil {
 			return err
+		}
+		m, inputShapes = model.Model, model.ShapesFor(f.batch)
+		if note := model.LiftedNote(); note != "" {
+			fmt.Fprintln(stderr, "note:", note)
 		}
 	}
 	freeze, err := f.freezer(m, resume != nil)
 	if err != nil {
 		return err
 	}
-	s, err := train.New(m, train.Options{Batch: f.batch, Threads: f.threads, Freeze: freeze, Seed: f.seed})
+	s, err := train.New(m, train.Options{Batch: f.batch, Threads: f.threads, Freeze: freeze, Seed: f.seed, InputShapes: inputShapes})
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
