@@ -181,8 +181,13 @@ func (ci convInfo) outShape() []int {
 
 // params maps a 1-D or 2-D convolution onto kernels.ConvParams.
 func (ci convInfo) params(n *Node) (kernels.ConvParams, error) {
-	g := ci.geom
-	p := kernels.ConvParams{N: ci.n, C: ci.c, K: ci.k, Group: ci.group,
+	return ci.geom.convParams(n, ci.n, ci.c, ci.k, ci.group)
+}
+
+// convParams maps the geometry of a 1-D or 2-D convolution of n images of c
+// channels into k onto kernels.ConvParams (a 1-D one as H = 1).
+func (g spatialGeom) convParams(n *Node, images, c, k, group int) (kernels.ConvParams, error) {
+	p := kernels.ConvParams{N: images, C: c, K: k, Group: group,
 		H: 1, KH: 1, OH: 1, StrideH: 1, DilationH: 1}
 	switch len(g.in) {
 	case 2:

@@ -161,22 +161,11 @@ func (ci convTInfo) outShape() []int { return append([]int{ci.n, ci.k}, ci.out..
 
 // params is the Conv from Y's space to X's, as kernels.ConvParams.
 func (ci convTInfo) params(n *Node) (kernels.ConvParams, error) {
-	p := kernels.ConvParams{N: ci.n, C: ci.k, K: ci.c, Group: ci.group,
-		H: 1, KH: 1, OH: 1, StrideH: 1, DilationH: 1}
-	switch d := len(ci.in); d {
-	case 2:
-		p.H, p.KH, p.OH, p.StrideH, p.DilationH, p.PadTop = ci.out[0], ci.kernel[0], ci.in[0], ci.strides[0], ci.dils[0], ci.padBegin[0]
-		fallthrough
-	case 1:
-		l := d - 1
-		p.W, p.KW, p.OW, p.StrideW, p.DilationW, p.PadLeft = ci.out[l], ci.kernel[l], ci.in[l], ci.strides[l], ci.dils[l], ci.padBegin[l]
-	default:
-		return p, n.Errorf("%d-D transposed convolution is not supported (1-D and 2-D are)", d)
+	if len(ci.in) > 2 {
+		return kernels.ConvParams{}, n.Errorf("%d-D transposed convolution is not supported (1-D and 2-D are)", len(ci.in))
 	}
-	if err := p.Validate(); err != nil {
-		return p, n.Errorf("%v", err)
-	}
-	return p, nil
+	g := spatialGeom{in: ci.out, kernel: ci.kernel, strides: ci.strides, dilations: ci.dils, padBegin: ci.padBegin, out: ci.in}
+	return g.convParams(n, ci.n, ci.k, ci.c, ci.group)
 }
 
 func convTransposeShape(n *Node, in []onnx.Value) ([]onnx.Value, error) {
