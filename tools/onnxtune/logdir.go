@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/onnxprune/onnxprune/internal/tfevents"
 	"github.com/onnxprune/onnxprune/train"
 )
 
@@ -18,14 +19,25 @@ import (
 // "step" record every few steps and an "epoch" record after every epoch
 // with the process's resident memory and CPU time. Lines are flushed as
 // they are written, so a killed run keeps what it logged.
+//
+// Beside it, a TensorBoard event file of the run (package tfevents): after
+// every epoch, at step = the epoch's number from 1, the scalars of
+// eventScalars and a histogram "weights/<initializer>" of every trainable
+// parameter, flushed at once.
 type metricsLog struct {
-	f     *os.File
-	w     *bufio.Writer
-	every int
-	err   error
+	f      *os.File
+	w      *bufio.Writer
+	every  int
+	err    error
+	events *tfevents.Writer
+	params []*train.Param // the histograms' parameters
 }
 
-func openMetricsLog(dir string, every int) (*metricsLog, error) {
+// histogramBuckets is the number of equal-width buckets of a weight
+// histogram, TensorBoard's default bin count in tensorboardX/torch.
+const histogramBuckets = 30
+
+func openMetricsLog(dir string, every int, s *train.Session) (*metricsLog, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -33,7 +45,18 @@ func openMetricsLog(dir string, every int) (*metricsLog, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &metricsLog{f: f, w: bufio.NewWriter(f), every: max(every, 1)}, nil
+	ev, err := tfevents.Create(dir, time.Now())
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("--log-dir: %w", err)
+	}
+	l := &metricsLog{f: f, w: bufio.NewWriter(f), every: max(every, 1), events: ev}
+	for _, p := range s.Params() {
+		if !p.Frozen {
+			l.params = append(l.params, p)
+		}
+	}
+	return l, nil
 }
 
 func (l *metricsLog) write(v any) {
@@ -88,6 +111,40 @@ func (l *metricsLog) epoch(r train.EpochResult) {
 		rec.CPUSeconds = float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
 	}
 	l.write(rec)
+	l.writeEvents(rec)
+}
+
+// eventScalars are an epoch's TensorBoard scalars; val_* only with
+// validation, rss in bytes.
+func eventScalars(rec epochRecord) []struct {
+	tag string
+	v   float64
+} {
+	type scalar = struct {
+		tag string
+		v   float64
+	}
+	s := []scalar{{"train_loss", rec.TrainLoss}, {"train_accuracy", rec.TrainAccuracy}}
+	if rec.HasVal {
+		s = append(s, scalar{"val_loss", rec.ValLoss}, scalar{"val_accuracy", rec.ValAccuracy})
+	}
+	return append(s, scalar{"lr", rec.LR}, scalar{"sparsity", rec.Sparsity},
+		scalar{"images_per_s", rec.TrainImagesPerS}, scalar{"rss", float64(rec.RSSBytes)},
+		scalar{"cpu_seconds", rec.CPUSeconds})
+}
+
+func (l *metricsLog) writeEvents(rec epochRecord) {
+	var s tfevents.Summary
+	for _, sc := range eventScalars(rec) {
+		s.Scalar(sc.tag, sc.v)
+	}
+	for _, p := range l.params {
+		s.Histogram("weights/"+p.Name, tfevents.NewHistogram(p.Value.F32(), histogramBuckets))
+	}
+	l.events.Write(int64(rec.Epoch+1), time.Now(), &s)
+	if err := l.events.Flush(); err != nil && l.err == nil {
+		l.err = err
+	}
 }
 
 func (l *metricsLog) close() error {
@@ -97,6 +154,9 @@ func (l *metricsLog) close() error {
 	err := l.f.Close()
 	l.f = nil
 	if l.err == nil {
+		l.err = err
+	}
+	if err := l.events.Close(); l.err == nil {
 		l.err = err
 	}
 	if l.err != nil {

@@ -149,7 +149,7 @@ func newCommand(stdout, stderr io.Writer) (*pflag.FlagSet, func([]string) error)
 	fs.StringVar(&f.ckptDir, "checkpoint-dir", "", "write a checkpoint here after every epoch and on Ctrl-C (default <output>.ckpt; \"none\" for none)")
 	fs.StringVar(&f.resume, "resume", "", "continue the run whose checkpoint is in DIR (same flags; the model argument may be left out)")
 	f.model.Register(fs)
-	fs.StringVar(&f.logDir, "log-dir", "", "append metrics to DIR/metrics.jsonl: steps, and epochs with resident memory and CPU time")
+	fs.StringVar(&f.logDir, "log-dir", "", "append metrics to DIR/metrics.jsonl (steps, and epochs with resident memory and CPU time) and write a TensorBoard event file there (epoch scalars, weight histograms)")
 	fs.IntVar(&f.logEvery, "log-every", 50, "log a step record every this many optimizer steps")
 	fs.BoolVar(&f.asJSON, "json", false, "print the result as JSON on standard output (progress and logs on standard error)")
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "no progress bar")
@@ -339,7 +339,7 @@ func (f *flags) run(args []string, stdout, stderr io.Writer) error {
 	}
 	var mlog *metricsLog
 	if f.logDir != "" {
-		if mlog, err = openMetricsLog(f.logDir, f.logEvery); err != nil {
+		if mlog, err = openMetricsLog(f.logDir, f.logEvery, s); err != nil {
 			return err
 		}
 		defer mlog.close()
