@@ -22,9 +22,10 @@
 //	  HistogramProto 1 min, 2 max, 3 num, 4 sum, 5 sum_squares (double),
 //	                 6 bucket_limit, 7 bucket (repeated double, packed)
 //
-// Writing only these fields keeps the dependency to protowire, which the
-// module already has through google.golang.org/protobuf; the graph
-// (Event field 4, a GraphDef) is not written.
+// WriteGraph adds a graph for the Graphs tab (Event 4 graph_def, a
+// GraphDef of NodeDefs with name, op and inputs: see graph.go). Writing only
+// these fields keeps the dependency to protowire, which the module already
+// has through google.golang.org/protobuf.
 //
 // Files are append-only and written as the run goes: records are buffered
 // and Flush writes them out (onnxtune flushes after every epoch). A process

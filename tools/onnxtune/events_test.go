@@ -9,8 +9,10 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/onnxprune/onnxprune/onnx"
@@ -24,7 +26,9 @@ import (
 // of the 8 length bytes (uint32 LE), the data, and the masked CRC-32C of the
 // data, mask(c) = ((c >> 15) | (c << 17)) + 0xa282ead8. The data is an
 // Event (TensorBoard's event.proto: 1 wall_time double, 2 step int64,
-// 3 file_version string, 5 summary), a Summary (summary.proto: 1 repeated
+// 3 file_version string, 4 graph_def bytes, 5 summary), a GraphDef
+// (graph.proto: 1 repeated NodeDef; node_def.proto: 1 name, 2 op,
+// 3 repeated input strings), a Summary (summary.proto: 1 repeated
 // Value; Value: 1 tag, 2 simple_value float, 5 histo), a HistogramProto
 // (histogram.proto: 1..5 min, max, num, sum, sum_squares doubles, 6
 // bucket_limit and 7 bucket packed doubles).
@@ -68,6 +72,43 @@ type tbEvent struct {
 	fileVersion string
 	scalars     map[string]float32
 	histos      map[string]tbHisto
+	graph       []tbNode
+}
+
+type tbNode struct {
+	name, op string
+	inputs   []string
+}
+
+func decodeGraph(b []byte) (nodes []tbNode, err error) {
+	err = fields(b, func(num protowire.Number, typ protowire.Type, v []byte) error {
+		if num != 1 {
+			return nil // other GraphDef fields: none expected, none checked
+		}
+		if err := want(typ, protowire.BytesType, num); err != nil {
+			return err
+		}
+		var n tbNode
+		err := fields(bytesAt(v), func(num protowire.Number, typ protowire.Type, v []byte) error {
+			if err := want(typ, protowire.BytesType, num); err != nil {
+				return err
+			}
+			switch num {
+			case 1:
+				n.name = string(bytesAt(v))
+			case 2:
+				n.op = string(bytesAt(v))
+			case 3:
+				n.inputs = append(n.inputs, string(bytesAt(v)))
+			default:
+				return fmt.Errorf("node field %d", num)
+			}
+			return nil
+		})
+		nodes = append(nodes, n)
+		return err
+	})
+	return nodes, err
 }
 
 // fields calls f for every field of a message, failing on bad bytes.
@@ -154,6 +195,13 @@ func decodeEvent(b []byte) (tbEvent, error) {
 		case 3:
 			ev.fileVersion = string(bytesAt(v))
 			return want(typ, protowire.BytesType, num)
+		case 4:
+			if err := want(typ, protowire.BytesType, num); err != nil {
+				return err
+			}
+			g, err := decodeGraph(bytesAt(v))
+			ev.graph = g
+			return err
 		case 5:
 			if err := want(typ, protowire.BytesType, num); err != nil {
 				return err
@@ -204,7 +252,8 @@ func decodeEvent(b []byte) (tbEvent, error) {
 }
 
 // TestEventFile: the TensorBoard event file of a short MNIST run holds, as
-// the reader above decodes it, the --json report's epochs as scalars, and
+// the reader above decodes it, the model's graph, the --json report's
+// epochs as scalars, and
 // weight histograms whose last epoch summarises the weights of -o; a
 // changed byte fails a CRC.
 func TestEventFile(t *testing.T) {
@@ -244,8 +293,8 @@ func TestEventFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(recs) != 3 {
-		t.Fatalf("%d records, want file_version and 2 epochs", len(recs))
+	if len(recs) != 4 {
+		t.Fatalf("%d records, want file_version, graph and 2 epochs", len(recs))
 	}
 	var evs []tbEvent
 	for i, r := range recs {
@@ -262,6 +311,8 @@ func TestEventFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	checkGraph(t, evs[1].graph, m)
+	evs = append(evs[:1], evs[2:]...)
 	for i, e := range rep.Epochs {
 		ev := evs[i+1]
 		if ev.step != int64(i+1) || ev.wall < evs[i].wall {
@@ -311,7 +362,8 @@ func TestEventFile(t *testing.T) {
 	// A changed byte anywhere in a record's length, data or checksums is
 	// caught; a record cut short is reported as partial, the ones before
 	// it kept.
-	first := 16 + len(recs[0])
+	first := 16 + len(recs[0]) + 16 + len(recs[1]) // the first epoch's record
+	recs = append(recs[:1], recs[2:]...)
 	for _, off := range []int{0, 3, 8, 12, 20, first + 1, first + 10, first + 12 + 40, first + 12 + len(recs[1]) + 2} {
 		c := slices.Clone(b)
 		c[off] ^= 0x10
@@ -319,7 +371,7 @@ func TestEventFile(t *testing.T) {
 			t.Errorf("byte %d changed: reader says %v", off, err)
 		}
 	}
-	if got, err := readTFRecords(b[:len(b)-7]); !errors.Is(err, errPartial) || len(got) != 2 {
+	if got, err := readTFRecords(b[:len(b)-7]); !errors.Is(err, errPartial) || len(got) != 3 {
 		t.Errorf("truncated file: %d records, %v", len(got), err)
 	}
 }
@@ -345,5 +397,59 @@ func checkHistogram(t *testing.T, tag string, h tbHisto, v *tensor.Tensor) {
 		!slices.Equal(h.buckets, counts) {
 		t.Errorf("%s: histogram min %g max %g num %g sum %g sumsq %g buckets %v; weights give %g %g %d %g %g %v",
 			tag, h.min, h.max, h.num, h.sum, h.sumSquares, h.buckets, lo, hi, len(w), sum, sq, counts)
+	}
+}
+
+var nodeNameRE = regexp.MustCompile(`^[A-Za-z0-9.][A-Za-z0-9_>./]*$`)
+
+// checkGraph: the graph has valid unique NodeDef names, every edge names a
+// node, and it holds the model's initializers, outputs and, op type by op
+// type, its nodes with their non-empty inputs.
+func checkGraph(t *testing.T, nodes []tbNode, m *onnx.Model) {
+	t.Helper()
+	names := map[string]bool{}
+	for _, n := range nodes {
+		if !nodeNameRE.MatchString(n.name) || names[n.name] {
+			t.Errorf("node name %q: invalid or repeated", n.name)
+		}
+		names[n.name] = true
+	}
+	got, inputs := map[string]int{}, map[string]int{}
+	for _, n := range nodes {
+		got[n.op]++
+		inputs[n.op] += len(n.inputs)
+		for _, in := range n.inputs {
+			src, _, _ := strings.Cut(in, ":")
+			if !names[src] {
+				t.Errorf("node %s: input %q names no node", n.name, in)
+			}
+		}
+	}
+	g := m.Graph()
+	want, wantInputs := map[string]int{"Initializer": len(g.GetInitializer()), "Output": len(g.GetOutput())}, map[string]int{"Output": len(g.GetOutput())}
+	inits := map[string]bool{}
+	for _, tp := range g.GetInitializer() {
+		inits[tp.GetName()] = true
+	}
+	for _, v := range g.GetInput() {
+		if !inits[v.GetName()] {
+			want["Input"]++
+		}
+	}
+	for _, n := range g.GetNode() {
+		want[n.GetOpType()]++
+		for _, in := range n.GetInput() {
+			if in != "" {
+				wantInputs[n.GetOpType()]++
+			}
+		}
+	}
+	for op, k := range want {
+		if got[op] != k || inputs[op] != wantInputs[op] {
+			t.Errorf("op %s: %d nodes with %d inputs, want %d with %d", op, got[op], inputs[op], k, wantInputs[op])
+		}
+	}
+	if len(got) != len(want) || len(nodes) < 10 {
+		t.Errorf("graph ops %v, want %v", got, want)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/onnxprune/onnxprune/internal/tfevents"
+	"github.com/onnxprune/onnxprune/onnx"
 	"github.com/onnxprune/onnxprune/train"
 )
 
@@ -20,7 +22,8 @@ import (
 // with the process's resident memory and CPU time. Lines are flushed as
 // they are written, so a killed run keeps what it logged.
 //
-// Beside it, a TensorBoard event file of the run (package tfevents): after
+// Beside it, a TensorBoard event file of the run (package tfevents): the
+// model's graph first (onnxGraph), then after
 // every epoch, at step = the epoch's number from 1, the scalars of
 // eventScalars and a histogram "weights/<initializer>" of every trainable
 // parameter, flushed at once.
@@ -37,7 +40,7 @@ type metricsLog struct {
 // histogram, TensorBoard's default bin count in tensorboardX/torch.
 const histogramBuckets = 30
 
-func openMetricsLog(dir string, every int, s *train.Session) (*metricsLog, error) {
+func openMetricsLog(dir string, every int, m *onnx.Model, s *train.Session) (*metricsLog, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -48,6 +51,12 @@ func openMetricsLog(dir string, every int, s *train.Session) (*metricsLog, error
 	ev, err := tfevents.Create(dir, time.Now())
 	if err != nil {
 		f.Close()
+		return nil, fmt.Errorf("--log-dir: %w", err)
+	}
+	ev.WriteGraph(time.Now(), onnxGraph(m))
+	if err := ev.Flush(); err != nil {
+		f.Close()
+		ev.Close()
 		return nil, fmt.Errorf("--log-dir: %w", err)
 	}
 	l := &metricsLog{f: f, w: bufio.NewWriter(f), every: max(every, 1), events: ev}
@@ -131,6 +140,77 @@ func eventScalars(rec epochRecord) []struct {
 	return append(s, scalar{"lr", rec.LR}, scalar{"sparsity", rec.Sparsity},
 		scalar{"images_per_s", rec.TrainImagesPerS}, scalar{"rss", float64(rec.RSSBytes)},
 		scalar{"cpu_seconds", rec.CPUSeconds})
+}
+
+// onnxGraph is the ONNX graph as TensorBoard graph nodes: an "Initializer"
+// node per initializer, an "Input" node per other graph input, a node per
+// ONNX node with its op type (named by the node, or OpType_i where it has
+// no name), an "Output" node per graph output; edges follow the tensors.
+// PyTorch's exported names ("/layer1/conv/Conv") become TensorBoard scopes,
+// and an initializer whose readers are all in one scope goes in it too
+// ("layer1/conv/layer1.conv.weight").
+func onnxGraph(m *onnx.Model) []tfevents.GraphNode {
+	g := m.Graph()
+	var nodes []tfevents.GraphNode
+	taken := map[string]bool{}
+	add := func(name, op string, in []tfevents.GraphInput) string {
+		base := name
+		for i := 1; taken[name]; i++ {
+			name = base + "_" + strconv.Itoa(i)
+		}
+		taken[name] = true
+		nodes = append(nodes, tfevents.GraphNode{Name: name, Op: op, Inputs: in})
+		return name
+	}
+	scope := map[string]string{} // initializer → its readers' common scope
+	for _, n := range g.GetNode() {
+		dir := path.Dir(n.GetName())
+		if !strings.Contains(n.GetName(), "/") {
+			dir = ""
+		}
+		for _, in := range n.GetInput() {
+			if s, ok := scope[in]; ok && s != dir {
+				dir = ""
+			}
+			scope[in] = dir
+		}
+	}
+	producer := map[string]tfevents.GraphInput{}
+	for _, t := range g.GetInitializer() {
+		name := t.GetName()
+		if s := scope[name]; s != "" && s != "/" && s != "." {
+			name = s + "/" + name
+		}
+		producer[t.GetName()] = tfevents.GraphInput{Node: add(name, "Initializer", nil)}
+	}
+	for _, v := range g.GetInput() {
+		if _, ok := producer[v.GetName()]; !ok {
+			producer[v.GetName()] = tfevents.GraphInput{Node: add(v.GetName(), "Input", nil)}
+		}
+	}
+	edges := func(tensors []string) []tfevents.GraphInput {
+		var in []tfevents.GraphInput
+		for _, t := range tensors {
+			if p, ok := producer[t]; ok {
+				in = append(in, p)
+			}
+		}
+		return in
+	}
+	for i, n := range g.GetNode() {
+		name := n.GetName()
+		if name == "" {
+			name = n.GetOpType() + "_" + strconv.Itoa(i)
+		}
+		name = add(name, n.GetOpType(), edges(n.GetInput()))
+		for k, t := range n.GetOutput() {
+			producer[t] = tfevents.GraphInput{Node: name, Output: k}
+		}
+	}
+	for _, v := range g.GetOutput() {
+		add(v.GetName(), "Output", edges([]string{v.GetName()}))
+	}
+	return nodes
 }
 
 func (l *metricsLog) writeEvents(rec epochRecord) {

@@ -339,7 +339,7 @@ func (f *flags) run(args []string, stdout, stderr io.Writer) error {
 	}
 	var mlog *metricsLog
 	if f.logDir != "" {
-		if mlog, err = openMetricsLog(f.logDir, f.logEvery, s); err != nil {
+		if mlog, err = openMetricsLog(f.logDir, f.logEvery, m, s); err != nil {
 			return err
 		}
 		defer mlog.close()
