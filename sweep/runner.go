@@ -31,8 +31,7 @@ type Runner struct {
 	Threads, LatencyThreads int
 	// ORTLibrary is the onnxruntime library path ("" for the default).
 	ORTLibrary string
-	// Finetune fine-tunes a pruned model in place; nil means fine-tuned
-	// points cannot run yet.
+	// Finetune fine-tunes a pruned model in place (FitFinetune by default).
 	Finetune FinetuneFunc
 
 	// mu lets latency timing run alone: evaluation batches hold it shared.
@@ -56,7 +55,7 @@ func NewRunner(s *Spec) (*Runner, error) {
 		return nil, err
 	}
 	kernels.SetThreads(s.Threads)
-	return &Runner{Spec: s, Dense: m, Data: data.Head(d, s.Limit), Threads: s.Threads, LatencyThreads: goruntime.NumCPU()}, nil
+	return &Runner{Spec: s, Dense: m, Data: data.Head(d, s.Limit), Finetune: FitFinetune, Threads: s.Threads, LatencyThreads: goruntime.NumCPU()}, nil
 }
 
 // Resolve normalizes the spec and fills in, or checks, the model's SHA-256.
@@ -142,7 +141,7 @@ func (r *Runner) runPoint(p Point) (*Result, error) {
 	}
 	if p.Finetuned {
 		if r.Finetune == nil {
-			return nil, errors.New("fine-tuning is not available in this build yet (it waits for the train package's training loop)")
+			return nil, errors.New("no fine-tuning function set")
 		}
 		if err := r.Finetune(m, r.Spec.Finetune, r.Spec); err != nil {
 			return nil, fmt.Errorf("fine-tune: %w", err)

@@ -323,7 +323,6 @@ func runPoints(dir string, s *sweep.Spec, rf runFlags, only []int, stderr io.Wri
 	if rf.latencyThreads > 0 {
 		r.LatencyThreads = rf.latencyThreads
 	}
-	r.Finetune = finetune
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	bar := newProgress(stderr)
@@ -448,9 +447,5 @@ func (p *progress) cells(done, total int) {
 }
 
 func (p *progress) finish() { p.bar.Done() }
-
-// finetune is the fine-tuning of fine-tuned points: pending the train
-// package's training loop (the flags are validated meanwhile).
-var finetune sweep.FinetuneFunc
 
 func writeAtomic(path string, b []byte) error { return fsutil.WriteBytes(path, b) }
