@@ -1,6 +1,7 @@
 package onnxprune
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -42,6 +43,7 @@ type flags struct {
 	out               cli.OutputFlags
 	asJSON, dryRun    bool
 	sparseFormat      bool
+	plan              string
 }
 
 // Main is the onnxprune command; it returns the exit code.
@@ -57,6 +59,7 @@ func newCommand(stdout io.Writer) (*pflag.FlagSet, func([]string) error) {
 	fs.IntVarP(&f.count, "count", "n", 0, "prune this many weights per layer (global: in total) instead of a fraction")
 	fs.StringVar(&f.scope, "scope", "local", "unstructured threshold: local (per layer) or global (one over all layers)")
 	fs.StringVar(&f.structured, "structured", "", "prune whole output channels ranked by norm: l1 or l2")
+	fs.StringVar(&f.plan, "plan", "", "prune each layer by its own amount from FILE (plan.json of onnxsweep sensitivity --target) instead of --amount")
 	fs.StringVar(&f.mode, "mode", "", "structured: shrink (remove channels, the default) or mask (zero them)")
 	fs.StringArrayVar(&f.include, "include", nil, "only layers whose node name, initializer name or op type matches this regexp (repeatable)")
 	fs.StringArrayVar(&f.exclude, "exclude", nil, "skip layers whose node name, initializer name or op type matches this regexp (repeatable)")
@@ -77,12 +80,21 @@ func run(stdout io.Writer, f *flags, args []string) error {
 		return cli.Usagef("want one model file, got %d arguments", len(args))
 	}
 	in := args[0]
-	if f.amount == 0 && f.count == 0 {
-		return cli.Usagef("give --amount (a fraction in [0, 1)) or --count")
+	var layerPlan *prune.LayerPlan
+	if f.plan != "" {
+		if f.amount != 0 || f.count != 0 || f.structured != "" {
+			return cli.Usagef("--plan gives every layer its amount (and the structure): leave out --amount, --count and --structured")
+		}
+		var err error
+		if layerPlan, err = readPlan(f.plan); err != nil {
+			return err
+		}
+	} else if f.amount == 0 && f.count == 0 {
+		return cli.Usagef("give --amount (a fraction in [0, 1)), --count or --plan")
 	}
 	opts := prune.Options{Amount: f.amount, Count: f.count, Scope: prune.Scope(f.scope), Structured: prune.Structure(strings.ToLower(f.structured)),
 		Mode: prune.Mode(f.mode), Include: f.include, Exclude: f.exclude, SkipFirst: f.skipFirst, SkipLast: f.skipLast, RoundTo: f.roundTo}
-	if err := opts.Validate(); err != nil {
+	if err := opts.Validate(); err != nil && layerPlan == nil {
 		return cli.Usagef("%v", err)
 	}
 	def := strings.TrimSuffix(in, filepath.Ext(in)) + ".pruned.onnx"
@@ -112,7 +124,13 @@ func run(stdout io.Writer, f *flags, args []string) error {
 	if err := cli.CheckShapes(m, model.InputShapes); err != nil {
 		return fmt.Errorf("%s: %w", in, err)
 	}
-	rep, err := prune.Apply(m, opts)
+	var rep *prune.Report
+	if layerPlan != nil {
+		layerPlan.InputShapes = model.InputShapes
+		rep, err = prune.ApplyLayerPlan(m, layerPlan)
+	} else {
+		rep, err = prune.Apply(m, opts)
+	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", in, err)
 	}
@@ -152,4 +170,21 @@ func run(stdout io.Writer, f *flags, args []string) error {
 		fmt.Fprintln(stdout, "wrote", out)
 	}
 	return nil
+}
+
+// readPlan reads a per-layer plan (onnxsweep's plan.json; fields other than
+// structured and layers are ignored).
+func readPlan(path string) (*prune.LayerPlan, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var p prune.LayerPlan
+	if err := json.Unmarshal(b, &p); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(p.Layers) == 0 {
+		return nil, fmt.Errorf("%s: the plan lists no layers", path)
+	}
+	return &p, nil
 }
