@@ -41,6 +41,11 @@ type GradualPruning struct {
 	Every int
 	// Select picks the parameters to prune (nil: IsPrunableWeight).
 	Select func(*Param) bool
+	// PerLayer, when set, gives each parameter (by name) its own final
+	// sparsity (onnxsweep's plan.json); every layer follows the schedule
+	// toward its own target, scope is local, and Final must be the largest
+	// of them. Parameters it does not name are not pruned.
+	PerLayer map[string]float64
 
 	params []*Param
 	t0, t1 int
@@ -55,6 +60,11 @@ func (g *GradualPruning) Validate() error {
 		g.Schedule = PruneCubic
 	default:
 		return fmt.Errorf("train: unknown pruning schedule %q (cubic, linear, exp, oneshot)", g.Schedule)
+	}
+	for name, f := range g.PerLayer {
+		if !(f >= 0 && f <= g.Final) {
+			return fmt.Errorf("train: pruning plan: %s's sparsity %g is outside [0, %g]", name, f, g.Final)
+		}
 	}
 	if !(g.Final >= 0 && g.Final < 1) || !(g.Initial >= 0 && g.Initial <= g.Final) {
 		return fmt.Errorf("train: pruning from %g to %g: sparsities must satisfy 0 ≤ initial ≤ final < 1", g.Initial, g.Final)
@@ -78,7 +88,7 @@ func (g *GradualPruning) init(s *Session, stepsPerEpoch int) error {
 	}
 	g.params = g.params[:0]
 	for _, p := range s.params {
-		if sel(p) {
+		if _, planned := g.PerLayer[p.Name]; sel(p) && (g.PerLayer == nil || planned) {
 			g.params = append(g.params, p)
 		}
 	}
@@ -91,21 +101,24 @@ func (g *GradualPruning) init(s *Session, stepsPerEpoch int) error {
 }
 
 // Target is the sparsity the schedule asks for at optimizer step t.
-func (g *GradualPruning) Target(t int) float64 {
+func (g *GradualPruning) Target(t int) float64 { return g.targetFor(g.Initial, g.Final, t) }
+
+// targetFor is the schedule from initial to final sparsity at step t.
+func (g *GradualPruning) targetFor(initial, final float64, t int) float64 {
 	switch {
 	case t < g.t0:
 		return 0
 	case g.Schedule == PruneOneShot || t >= g.t1:
-		return g.Final
+		return final
 	}
 	p := float64(t-g.t0) / float64(g.t1-g.t0)
 	switch g.Schedule {
 	case PruneLinear:
-		return g.Initial + (g.Final-g.Initial)*p
+		return initial + (final-initial)*p
 	case PruneExp:
-		return 1 - (1-g.Initial)*math.Pow((1-g.Final)/(1-g.Initial), p)
+		return 1 - (1-initial)*math.Pow((1-final)/(1-initial), p)
 	}
-	return g.Final + (g.Initial-g.Final)*math.Pow(1-p, 3)
+	return final + (initial-final)*math.Pow(1-p, 3)
 }
 
 // due reports whether step t is an update step.
@@ -132,6 +145,15 @@ func (g *GradualPruning) update(t int) error {
 		return nil
 	}
 	g.last = s
+	if g.PerLayer != nil {
+		for _, p := range g.params {
+			f := g.PerLayer[p.Name]
+			if err := pruneToSparsity([]*Param{p}, g.targetFor(min(g.Initial, f), f, t)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	if g.Global {
 		return pruneToSparsity(g.params, s)
 	}

@@ -127,3 +127,51 @@ func TestGradualPruningSchedules(t *testing.T) {
 		t.Errorf("final sparsity %.8f, want %.8f", got, math.RoundToEven(0.75*n)/n)
 	}
 }
+
+// TestGradualPruningPerLayer: with a per-layer plan every named layer
+// follows the cubic schedule to its own sparsity (round-half-even of
+// amount·size zeros at the end, the same fraction of the way at the middle
+// step), and layers the plan does not name keep their weights.
+func TestGradualPruningPerLayer(t *testing.T) {
+	dir := fixture(t, "mnist_cnn")
+	s, err := New(loadModel(t, filepath.Join(dir, "model.onnx")), Options{Batch: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan := map[string]float64{"conv2.weight": 0.65, "fc1.weight": 0.827441, "fc3.weight": 0.35}
+	g := &GradualPruning{Final: 0.827441, PerLayer: plan, StartEpoch: 0, EndEpoch: 2}
+	if err := g.init(s, 10); err != nil {
+		t.Fatal(err)
+	}
+	zeros := func(p *Param) int {
+		n := 0
+		for _, v := range p.Value.F32() {
+			if v == 0 {
+				n++
+			}
+		}
+		return n
+	}
+	for _, step := range []int{10, 20} {
+		if err := g.update(step); err != nil {
+			t.Fatal(err)
+		}
+		frac := 1 - math.Pow(1-float64(step)/20, 3) // cubic from 0
+		for _, p := range s.Params() {
+			if !IsPrunableWeight(p) {
+				continue
+			}
+			want := 0
+			if f, ok := plan[p.Name]; ok {
+				want = int(math.RoundToEven(f * frac * float64(p.Value.Len())))
+			}
+			if got := zeros(p); got != want {
+				t.Errorf("step %d: %s has %d zeros, want %d", step, p.Name, got, want)
+			}
+		}
+	}
+	bad := &GradualPruning{Final: 0.5, PerLayer: map[string]float64{"fc1.weight": 0.7}, EndEpoch: 1}
+	if err := bad.Validate(); err == nil {
+		t.Error("a plan sparsity above Final was accepted")
+	}
+}

@@ -2,6 +2,7 @@ package onnxtune
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -85,6 +86,7 @@ type flags struct {
 	df                               *cli.DataFlags
 	pruneTo, pruneInitial            float64
 	pruneScope, pruneSchedule        string
+	prunePlan                        string
 	pruneStart, pruneEnd, pruneEvery int
 	include, exclude                 []string
 	asJSON, quiet, keepZeros         bool
@@ -135,6 +137,7 @@ func newCommand(stdout, stderr io.Writer) (*pflag.FlagSet, func([]string) error)
 	fs.BoolVar(&f.keepZeros, "keep-zeros", true, "pin the zeros of the input's Conv/Gemm/MatMul weights (a pruned model stays pruned)")
 	fs.Float64Var(&f.pruneTo, "prune-to", 0, "prune by magnitude to this sparsity while training (0: no pruning)")
 	fs.Float64Var(&f.pruneInitial, "prune-initial", 0, "sparsity the pruning schedule starts from")
+	fs.StringVar(&f.prunePlan, "prune-plan", "", "prune while training toward each layer's own sparsity from FILE (plan.json of onnxsweep sensitivity --target) instead of --prune-to")
 	fs.StringVar(&f.pruneScope, "prune-scope", "global", "global (one threshold) or local (every layer alike)")
 	fs.StringVar(&f.pruneSchedule, "prune-schedule", "cubic", "cubic (Zhu & Gupta), linear, exp or oneshot")
 	fs.IntVar(&f.pruneStart, "prune-start", 0, "epoch at which pruning starts")
@@ -193,6 +196,8 @@ func (f *flags) check(args []string) error {
 		return cli.Usagef("--classes %d is negative", f.classes)
 	case f.limit < 0:
 		return cli.Usagef("--limit %d is negative", f.limit)
+	case f.prunePlan != "" && f.pruneTo != 0:
+		return cli.Usagef("--prune-plan gives every layer its sparsity: leave out --prune-to")
 	case f.pruneTo < 0 || f.pruneTo >= 1:
 		return cli.Usagef("--prune-to %g: want a sparsity in [0, 1)", f.pruneTo)
 	case f.pruneScope != "global" && f.pruneScope != "local":
@@ -314,7 +319,7 @@ func (f *flags) run(args []string, stdout, stderr io.Writer) error {
 			fo.BestPath = strings.TrimSuffix(f.output, filepath.Ext(f.output)) + ".best.onnx"
 		}
 	}
-	if f.pruneTo > 0 {
+	if f.pruneTo > 0 || f.prunePlan != "" {
 		gp, err := f.pruningFor(m, s)
 		if err != nil {
 			return err
@@ -418,6 +423,11 @@ func (f *flags) pruningFor(m *onnx.Model, s *train.Session) (*train.GradualPruni
 	gp := &train.GradualPruning{Initial: f.pruneInitial, Final: f.pruneTo, Schedule: f.pruneSchedule,
 		Global: f.pruneScope == "global", StartEpoch: f.pruneStart, EndEpoch: end, Every: f.pruneEvery,
 		Select: func(p *train.Param) bool { return selected[p.Name] }}
+	if f.prunePlan != "" {
+		if err := planTargets(gp, f.prunePlan, s); err != nil {
+			return nil, err
+		}
+	}
 	if err := gp.Validate(); err != nil {
 		return nil, cli.Usagef("%v", err)
 	}
@@ -478,4 +488,37 @@ func (f *flags) freezer(m *onnx.Model, resumed bool) (func(*train.Param) bool, e
 		}
 		return false
 	}, nil
+}
+
+// planTargets sets gp's per-layer sparsities from a plan file (onnxsweep's
+// plan.json): unstructured plans only, every layer one of the session's
+// parameters.
+func planTargets(gp *train.GradualPruning, path string, s *train.Session) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	var plan prune.LayerPlan
+	if err := json.Unmarshal(b, &plan); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if plan.Structured != "" {
+		return fmt.Errorf("%s: a structured plan removes channels; apply it with onnxprune --plan, then fine-tune the result", path)
+	}
+	if len(plan.Layers) == 0 {
+		return fmt.Errorf("%s: the plan lists no layers", path)
+	}
+	gp.PerLayer, gp.Global, gp.Final = map[string]float64{}, false, 0
+	for _, l := range plan.Layers {
+		if s.Param(l.Initializer) == nil {
+			return fmt.Errorf("%s: layer %q is not a trainable parameter of the model", path, l.Initializer)
+		}
+		if !(l.Amount >= 0 && l.Amount < 1) {
+			return fmt.Errorf("%s: layer %q: amount %g is outside [0, 1)", path, l.Initializer, l.Amount)
+		}
+		gp.PerLayer[l.Initializer] = l.Amount
+		gp.Final = max(gp.Final, l.Amount)
+	}
+	gp.Initial = min(gp.Initial, gp.Final)
+	return nil
 }
